@@ -81,7 +81,9 @@ def MoE_RouteOp : MoE_Op<"route", [Pure, AttrSizedOperandSegments]> {
     renormalisation, scale, group limit, dynamic k):
 
     1. `l = logits + logit_offsets` (steering; optional `[E]`); experts whose
-       `expert_mask` (`[E]`, `i1`) is false are never selected.
+       `expert_mask` (`[E]`, `i1`) is false get `l = -inf` (probability 0;
+       picked only if fewer than k experts are unmasked). NaN selection keys
+       count as `-inf`, so routing stays deterministic.
     2. `score_then_topk`: `p = score(l)`, selection key `s = p + bias`.
        `topk_then_score`: selection key `s = l + bias`, and `p` is the score
        of the selected logits only.
