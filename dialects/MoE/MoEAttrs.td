@@ -55,7 +55,9 @@ def MoE_SwigluLayout : I32EnumAttr<"SwigluLayout",
 }
 
 def MoE_ScoreFunctionAttr
-    : EnumAttr<MoE_Dialect, MoE_ScoreFunction, "score_function">;
+    : EnumAttr<MoE_Dialect, MoE_ScoreFunction, "score_function"> {
+  let assemblyFormat = "`<` $value `>`";
+}
 
 //===----------------------------------------------------------------------===//
 // Parameters

@@ -3,7 +3,10 @@
 #include "moe/Dialect/MoE/IR/MoE.h"
 
 #include "llvm/ADT/APFloat.h"
-#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cstdlib>
 
 #include <cmath>
 
@@ -19,10 +22,15 @@ FailureOr<llvm::APFloat> mlir::moe::parseDoubleParameter(AsmParser &parser) {
 
 void mlir::moe::printDoubleParameter(AsmPrinter &printer,
                                      const llvm::APFloat &value) {
-  // APFloat's shortest representation round-trips exactly; keep a ".0" so
-  // that the value reads as a float.
-  SmallString<32> text;
-  value.toString(text);
+  // The shortest decimal that reads back as the same double, with a ".0"
+  // kept so that it parses as a float (0.9, not 0.90000000000000002).
+  double v = value.convertToDouble();
+  std::string text;
+  for (int precision = 1; precision <= 17; ++precision) {
+    text = llvm::formatv("{0}", llvm::format("%.*g", precision, v)).str();
+    if (std::strtod(text.c_str(), nullptr) == v)
+      break;
+  }
   if (StringRef(text).find_first_of(".eEn") == StringRef::npos)
     text += ".0";
   printer << text;
