@@ -433,7 +433,7 @@ def MoE_RaggedAllToAllStartOp : MoE_Op<"ragged_all_to_all_start", [
   let assemblyFormat = [{
     $input `,` $output `,` $input_offsets `,` $send_sizes `,` $output_offsets
     `,` $recv_sizes attr-dict `:` type($input) `,` type($output) `,`
-    type($input_offsets) `->` type($pending)
+    type($input_offsets) `->` qualified(type($pending))
   }];
   let hasVerifier = 1;
 }
@@ -452,7 +452,7 @@ def MoE_RaggedAllToAllWaitOp : MoE_Op<"ragged_all_to_all_wait", [
   }];
   let arguments = (ins MoE_PendingType:$pending);
   let results = (outs MoE_FloatTensor:$result);
-  let assemblyFormat = "$pending attr-dict `:` type($pending)";
+  let assemblyFormat = "$pending attr-dict `:` qualified(type($pending))";
 }
 
 #endif // MOE_OPS_TD
