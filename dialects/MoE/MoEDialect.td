@@ -41,6 +41,9 @@ def MoE_Dialect : Dialect {
   let useDefaultAttributePrinterParser = 1;
   let useDefaultTypePrinterParser = 1;
   let hasConstantMaterializer = 1;
+  // Canonicalisations and folds create arith and tensor ops.
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 class MoE_Op<string mnemonic, list<Trait> traits = []>
