@@ -31,8 +31,11 @@ void mlir::moe::printDoubleParameter(AsmPrinter &printer,
     if (std::strtod(text.c_str(), nullptr) == v)
       break;
   }
-  if (StringRef(text).find_first_of(".eEn") == StringRef::npos)
-    text += ".0";
+  // MLIR float literals need a '.' before any exponent.
+  if (std::isfinite(v) && text.find('.') == std::string::npos) {
+    size_t exponent = text.find('e');
+    text.insert(exponent == std::string::npos ? text.size() : exponent, ".0");
+  }
   printer << text;
 }
 
