@@ -184,11 +184,22 @@ TEST_P(ReferenceLoweringTest, MatchesFloat64Layer) {
   options.transformer = makeOptimizingTransformer(/*optLevel=*/0, 0, nullptr);
   auto engine = ExecutionEngine::create(*module, options);
   ASSERT_TRUE(static_cast<bool>(engine)) << llvm::toString(engine.takeError());
-  void *xp = &x.view, *lp = &logits.view, *w1p = &w1.view, *b1p = &b1.view,
-       *w2p = &w2.view, *w3p = &w3.view, *outp = &out.view;
-  SmallVector<void *> args = {&xp, &lp, &w1p, &b1p, &w2p, &w3p, &outp};
+  // The C interface returns the result through a descriptor passed first;
+  // the buffer is allocated by the compiled code.
+  StridedMemRefType<float, 2> result{};
+  void *rp = &result, *xp = &x.view, *lp = &logits.view, *w1p = &w1.view,
+       *b1p = &b1.view, *w2p = &w2.view, *w3p = &w3.view;
+  SmallVector<void *> args = {&rp, &xp, &lp, &w1p, &b1p, &w2p, &w3p};
   llvm::Error error = (*engine)->invokePacked("_mlir_ciface_layer", args);
   ASSERT_FALSE(static_cast<bool>(error)) << llvm::toString(std::move(error));
+  ASSERT_EQ(result.sizes[0], kTokens);
+  ASSERT_EQ(result.sizes[1], kHidden);
+  for (int64_t t = 0; t < kTokens; ++t)
+    for (int64_t j = 0; j < kHidden; ++j)
+      out.data[t * kHidden + j] =
+          result.data[result.offset + t * result.strides[0] +
+                      j * result.strides[1]];
+  free(result.basePtr);
 
   // Independent float64 reference.
   for (int64_t t = 0; t < kTokens; ++t) {

@@ -9,6 +9,8 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllTranslations();
-  return mlir::asMainReturnCode(
-      mlir::mlirTranslateMain(argc, argv, "moe translation driver\n"));
+  return mlir::failed(
+             mlir::mlirTranslateMain(argc, argv, "moe translation driver\n"))
+             ? 1
+             : 0;
 }
