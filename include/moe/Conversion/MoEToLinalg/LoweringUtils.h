@@ -25,6 +25,52 @@ Value filledTensor(OpBuilder &b, Location loc, RankedTensorType type,
 /// Converts a scalar float to `type` (extf/truncf), or returns it unchanged.
 Value castFloat(OpBuilder &b, Location loc, Value value, Type type);
 
+/// The sizes of `tensor`'s dynamic dimensions (tensor.dim), in order: the
+/// `dynamicSizes` of a tensor.empty shaped like it.
+SmallVector<Value> dynamicDimSizes(OpBuilder &b, Location loc, Value tensor);
+
+/// Reads an i32 element of `tensor` at `indices` as an index.
+Value extractAsIndex(OpBuilder &b, Location loc, Value tensor,
+                     ValueRange indices);
+
+/// Row `row` of a 2-D tensor as a 1-D tensor (rank-reducing extract_slice).
+Value extractRow(OpBuilder &b, Location loc, Value matrix, Value row);
+
+/// Writes the 1-D `rowValue` into row `row` of the 2-D tensor `matrix`.
+Value insertRow(OpBuilder &b, Location loc, Value rowValue, Value matrix,
+                Value row);
+
+/// An element-wise linalg.generic over the same-shaped `inputs` whose
+/// elements of type `elementType` are `body(inputElements)`.
+Value mapElements(OpBuilder &b, Location loc, ValueRange inputs,
+                  Type elementType,
+                  function_ref<Value(OpBuilder &, Location, ValueRange)> body);
+
+/// Casts every element of a float tensor to `elementType` (extf/truncf), or
+/// returns it unchanged when it already has that element type.
+Value castFloatTensor(OpBuilder &b, Location loc, Value tensor,
+                      Type elementType);
+
+/// An i32 constant.
+Value i32Constant(OpBuilder &b, Location loc, int64_t value);
+
+/// `scf.for %iv = lb to ub step 1` carrying `inits`; `body` returns the
+/// values to yield. Returns the loop results.
+SmallVector<Value> forRange(
+    OpBuilder &b, Location loc, Value lowerBound, Value upperBound,
+    ValueRange inits,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)>
+        body);
+
+/// `scf.if cond` yielding `update()` when `cond` holds and `current`
+/// unchanged otherwise: a conditional update of loop-carried values.
+SmallVector<Value>
+updateIf(OpBuilder &b, Location loc, Value cond, ValueRange current,
+         function_ref<SmallVector<Value>(OpBuilder &, Location)> update);
+
+/// Size `dim` of `tensor` as an index value (a constant when static).
+Value indexDim(OpBuilder &b, Location loc, Value tensor, int64_t dim);
+
 } // namespace mlir::moe
 
 #endif // MOE_CONVERSION_MOETOLINALG_LOWERINGUTILS_H
