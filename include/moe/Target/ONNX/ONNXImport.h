@@ -1,0 +1,47 @@
+//===- ONNXImport.h - ONNX model to MLIR ------------------------*- C++ -*-===//
+//
+// Imports an ONNX model (binary protobuf or the textual syntax of
+// onnx::OnnxParser) into one `func.func` over upstream dialects and `moe` ops.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MOE_TARGET_ONNX_ONNXIMPORT_H
+#define MOE_TARGET_ONNX_ONNXIMPORT_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <string>
+
+namespace mlir {
+class DialectRegistry;
+namespace moe {
+
+struct ONNXImportOptions {
+  /// Name of the function that holds the graph.
+  std::string functionName = "main_graph";
+  /// Run ONNX shape inference (only for opsets the ONNX library knows).
+  bool runShapeInference = true;
+};
+
+/// Imports the model held in `bytes`; `path` names it in diagnostics and
+/// locates external weight files. Returns null after emitting an error.
+OwningOpRef<ModuleOp> importONNXModel(llvm::StringRef bytes,
+                                      llvm::StringRef path, MLIRContext *ctx,
+                                      const ONNXImportOptions &options = {});
+
+/// Reads and imports the model file at `path`.
+OwningOpRef<ModuleOp> importONNXFile(llvm::StringRef path, MLIRContext *ctx,
+                                     const ONNXImportOptions &options = {});
+
+/// Dialects the imported IR uses.
+void registerONNXImportDialects(DialectRegistry &registry);
+
+/// Registers `--import-onnx` with mlir-translate style tools.
+void registerONNXImportTranslation();
+
+} // namespace moe
+} // namespace mlir
+
+#endif // MOE_TARGET_ONNX_ONNXIMPORT_H
