@@ -19,6 +19,14 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
 config.substitutions.append(("%moe_src_root", config.moe_src_root))
 config.substitutions.append(("%moe_obj_root", config.moe_obj_root))
+config.substitutions.append(("%python", config.python_executable))
+# %ort_check MODEL [options]: our import + reference lowering vs onnxruntime.
+config.substitutions.append(("%ort_check", " ".join([
+    config.python_executable,
+    os.path.join(config.moe_src_root, "test", "Target", "ONNX", "ort_check.py"),
+    "--tools-dir", config.moe_tools_dir,
+    "--mlir-runner", os.path.join(config.llvm_tools_dir, "mlir-runner"),
+    "--runner-libs", config.mlir_lib_dir])))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
