@@ -75,7 +75,11 @@ std::string GraphImporter::displayName(int nodeIndex) const {
   const onnx::NodeProto &node = graph().node(nodeIndex);
   if (!node.name().empty())
     return node.name();
-  return "<unnamed #" + std::to_string(nodeIndex) + ">";
+  // Unnamed nodes: their position and first output identify them.
+  std::string name = "#" + std::to_string(nodeIndex);
+  if (node.output_size() > 0)
+    name += ":" + node.output(0);
+  return name;
 }
 
 LogicalResult GraphImporter::readOpsets() {
