@@ -130,7 +130,8 @@ LogicalResult GraphImporter::importInitializers() {
       return state.emitModelError()
              << "two initializers are named '" << tensor.name() << "'";
     FailureOr<ElementsAttr> value = importTensor(
-        tensor, state, [&] { return state.emitModelError() << "initializer "; });
+        tensor, state, [&] { return state.emitModelError() << "initializer "; },
+        /*bytesOwner=*/state.model);
     if (failed(value))
       return failure();
     Location loc = NameLoc::get(StringAttr::get(state.ctx, tensor.name()),

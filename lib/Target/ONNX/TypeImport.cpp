@@ -174,13 +174,14 @@ readExternalData(const TensorProto &tensor, ImportState &state,
 
 static FailureOr<TensorBytes>
 tensorBytes(const TensorProto &tensor, Type elementType, ImportState &state,
-            llvm::function_ref<InFlightDiagnostic()> emitError) {
+            llvm::function_ref<InFlightDiagnostic()> emitError,
+            std::shared_ptr<const void> bytesOwner) {
   if (tensor.data_location() == TensorProto::EXTERNAL)
     return readExternalData(tensor, state, emitError);
   TensorBytes result;
   if (tensor.has_raw_data()) {
     result.bytes = {tensor.raw_data().data(), tensor.raw_data().size()};
-    result.owner = state.model; // The bytes live inside the ModelProto.
+    result.owner = std::move(bytesOwner); // Null: copy the bytes.
     return result;
   }
   int64_t elemBytes = rawElementBytes(elementType);
@@ -208,7 +209,8 @@ tensorBytes(const TensorProto &tensor, Type elementType, ImportState &state,
 
 FailureOr<ElementsAttr>
 importTensor(const TensorProto &tensor, ImportState &state,
-             llvm::function_ref<InFlightDiagnostic()> emitError) {
+             llvm::function_ref<InFlightDiagnostic()> emitError,
+             std::shared_ptr<const void> bytesOwner) {
   MLIRContext *ctx = state.ctx;
   Type elementType = elementTypeFromONNX(tensor.data_type(), ctx);
   if (!elementType)
@@ -229,7 +231,7 @@ importTensor(const TensorProto &tensor, ImportState &state,
   auto type = RankedTensorType::get(shape, elementType);
 
   FailureOr<TensorBytes> data = tensorBytes(tensor, elementType, state,
-                                            emitError);
+                                            emitError, std::move(bytesOwner));
   if (failed(data))
     return failure();
   int64_t elemBytes = rawElementBytes(elementType);

@@ -29,12 +29,14 @@ tensorTypeFromProto(const onnx::TypeProto &type, MLIRContext *ctx,
 
 /// The contents of a TensorProto (initializer or attribute) as an elements
 /// attribute: small tensors inline (`dense<...>`, so shapes and axes stay
-/// readable and foldable), large ones as `dense_resource` blobs that point
-/// into the model's bytes or memory-mapped external data without copying
-/// where alignment allows. Checks that the data matches the declared shape.
+/// readable and foldable), large ones as `dense_resource` blobs. Checks that
+/// the data matches the declared shape. When `bytesOwner` keeps `tensor`
+/// alive (the tensor is part of that ModelProto), blobs point into its bytes
+/// instead of copying them; memory-mapped external data is never copied.
 FailureOr<ElementsAttr>
 importTensor(const onnx::TensorProto &tensor, ImportState &state,
-             llvm::function_ref<InFlightDiagnostic()> emitError);
+             llvm::function_ref<InFlightDiagnostic()> emitError,
+             std::shared_ptr<const void> bytesOwner = nullptr);
 
 /// Tensors with at most this many elements are printed inline.
 constexpr int64_t kMaxInlineElements = 64;
