@@ -20,6 +20,7 @@ config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
 config.substitutions.append(("%moe_src_root", config.moe_src_root))
 config.substitutions.append(("%moe_obj_root", config.moe_obj_root))
 config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%moe_tools_dir", config.moe_tools_dir))
 # %ort_check MODEL [options]: our import + reference lowering vs onnxruntime.
 config.substitutions.append(("%ort_check", " ".join([
     config.python_executable,

@@ -11,6 +11,7 @@
 #include "mlir/Tools/mlir-translate/MlirTranslateMain.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Process.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <vector>
 
@@ -29,6 +30,12 @@ static bool writesToTerminal(llvm::ArrayRef<char *> args) {
 }
 
 int main(int argc, char **argv) {
+  // `--list-onnx-operators`: what the importer supports, one per line.
+  if (argc == 2 && llvm::StringRef(argv[1]) == "--list-onnx-operators") {
+    for (const std::string &op : mlir::moe::supportedONNXOperators())
+      llvm::outs() << op << "\n";
+    return 0;
+  }
   mlir::registerAllTranslations();
   mlir::moe::registerONNXImportTranslation();
 

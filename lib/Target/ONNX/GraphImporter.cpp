@@ -46,7 +46,8 @@ public:
   GraphImporter(MLIRContext *ctx, llvm::StringRef path,
                 std::shared_ptr<onnx::ModelProto> model,
                 const ONNXImportOptions &options)
-      : state(ctx, path.str()), model(*model), options(options) {
+      : state(ctx, path.str()), model(*model), mutableModel(model.get()),
+        options(options) {
     state.model = std::move(model);
   }
 
@@ -64,6 +65,8 @@ private:
 
   ImportState state;
   const onnx::ModelProto &model;
+  /// Shape inference adds value_info to the model.
+  onnx::ModelProto *mutableModel;
   const ONNXImportOptions &options;
   /// Names of graph inputs and initializers: values that exist up front.
   llvm::StringSet<> available;
@@ -305,7 +308,6 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   Location loc = state.fileLoc();
   if (failed(readOpsets()))
     return nullptr;
-  readInferredTypes();
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   module->getOperation()->setAttr("onnx.ir_version",
@@ -363,6 +365,12 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   FailureOr<llvm::SmallVector<int>> order = topologicalOrder();
   if (failed(order))
     return nullptr;
+  // Shape inference only on a structurally sound graph; its types are hints
+  // (NodeContext::setResult), our own typing decides.
+  if (options.runShapeInference) {
+    (void)inferShapes(*mutableModel);
+    readInferredTypes();
+  }
   for (int nodeIndex : *order)
     if (failed(convertNode(nodeIndex)))
       return nullptr;
@@ -390,8 +398,6 @@ OwningOpRef<ModuleOp> importONNXModel(llvm::StringRef bytes,
         << llvm::toString(model.takeError());
     return nullptr;
   }
-  if (options.runShapeInference)
-    (void)inferShapes(**model); // Only hints; our own typing decides.
   return GraphImporter(ctx, path, std::move(*model), options).run();
 }
 

@@ -10,6 +10,7 @@
 #include "llvm/ADT/StringExtras.h"
 
 #include <exception>
+#include <map>
 
 #include "onnx/defs/parser.h"
 #include "onnx/defs/schema.h"
@@ -91,10 +92,26 @@ std::string inferShapes(onnx::ModelProto &model) {
              std::to_string(opset.version()) + ", the ONNX library knows " +
              std::to_string(maxKnownOpset());
   }
+  // ONNX 1.12's data propagation dereferences missing schemas (it crashed
+  // on a damaged op name in our fuzzing), so it only runs when every node's
+  // schema is known.
+  bool allSchemasKnown = true;
+  std::map<std::string, int> versions;
+  for (const onnx::OperatorSetIdProto &opset : model.opset_import())
+    versions[opset.domain() == "ai.onnx" ? "" : opset.domain()] =
+        static_cast<int>(opset.version());
+  for (const onnx::NodeProto &node : model.graph().node()) {
+    std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+    auto version = versions.find(domain);
+    allSchemasKnown &=
+        version != versions.end() &&
+        onnx::OpSchemaRegistry::Schema(node.op_type(), version->second,
+                                       domain) != nullptr;
+  }
   try {
     onnx::ShapeInferenceOptions options(/*check_type_val=*/false,
                                         /*strict_mode_val=*/0,
-                                        /*data_prop_val=*/true);
+                                        /*data_prop_val=*/allSchemasKnown);
     onnx::shape_inference::InferShapes(
         model, onnx::OpSchemaRegistry::Instance(), options);
   } catch (const std::exception &e) {

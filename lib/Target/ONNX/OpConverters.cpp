@@ -2,6 +2,8 @@
 
 #include "OpConverters.h"
 
+#include "moe/Target/ONNX/ONNXImport.h"
+
 #include "llvm/ADT/STLExtras.h"
 
 namespace mlir::moe::onnx_import {
@@ -44,3 +46,8 @@ const ConverterTable &ConverterTable::get() {
 }
 
 } // namespace mlir::moe::onnx_import
+
+std::vector<std::string> mlir::moe::supportedONNXOperators() {
+  llvm::SmallVector<std::string> keys = onnx_import::ConverterTable::get().keys();
+  return std::vector<std::string>(keys.begin(), keys.end());
+}

@@ -13,6 +13,7 @@
 #include "llvm/ADT/StringRef.h"
 
 #include <string>
+#include <vector>
 
 namespace mlir {
 class DialectRegistry;
@@ -34,6 +35,10 @@ OwningOpRef<ModuleOp> importONNXModel(llvm::StringRef bytes,
 /// Reads and imports the model file at `path`.
 OwningOpRef<ModuleOp> importONNXFile(llvm::StringRef path, MLIRContext *ctx,
                                      const ONNXImportOptions &options = {});
+
+/// Every supported operator as `<domain>::<op_type>` ("" is ai.onnx),
+/// sorted; docs/ONNXImport.md must list each (a lit test checks).
+std::vector<std::string> supportedONNXOperators();
 
 /// Dialects the imported IR uses.
 void registerONNXImportDialects(DialectRegistry &registry);
