@@ -9,10 +9,11 @@ Usage (lit substitution %ort_check supplies the tool paths):
 MODEL is a textual (onnx.parser syntax) or binary ONNX model. Every graph
 input gets fresh random data (floats in [-1, 1), integers in --int-range,
 bools at random); symbolic dimensions take their --dim value (default 3).
-onnxruntime is the oracle. Our side: the inputs become initializers, the
-model is imported with `moe-translate --import-onnx`, a `main` that prints
-every output is appended, and `moe-opt --moe-reference-to-llvm | mlir-runner`
-runs it. Prints one line per output with the max abs error and exits 1 on a
+onnxruntime is the oracle. Our side: the model is imported with
+`moe-translate --import-onnx`, a `main` is appended that passes the same
+inputs as constants (cast to the function's possibly dynamic argument
+types, so symbolic dimensions stay dynamic) and prints every output, and
+`moe-opt --moe-reference-to-llvm | mlir-runner` runs it. Prints one line per output with the max abs error and exits 1 on a
 mismatch (|ours - ref| > atol + rtol * |ref|, or a shape difference).
 """
 
@@ -74,16 +75,11 @@ def make_inputs(model, dims, int_range, rng):
     return inputs
 
 
-def printable_model(model, inputs):
-    """The model with inputs as initializers and printable outputs: bool and
-    narrow outputs are cast so printMemref* can show them."""
+def printable_model(model):
+    """The model with printable outputs: bool, uint8 and f16 outputs are
+    cast so that printMemref* can show them."""
     m = onnx.ModelProto()
     m.CopyFrom(model)
-    kept = [vi for vi in m.graph.input if vi.name not in inputs]
-    del m.graph.input[:]
-    m.graph.input.extend(kept)
-    for name, value in inputs.items():
-        m.graph.initializer.append(onnx.numpy_helper.from_array(value, name))
     casts = {onnx.TensorProto.BOOL: onnx.TensorProto.INT32,
              onnx.TensorProto.UINT8: onnx.TensorProto.INT32,
              onnx.TensorProto.FLOAT16: onnx.TensorProto.FLOAT}
@@ -99,8 +95,56 @@ def printable_model(model, inputs):
     return m
 
 
-def run_ours(model, args):
-    """Returns a list of flat float64 arrays, one per graph output."""
+def mlir_constant(value):
+    """An MLIR dense literal of `value` with its static type."""
+    mlir_type = {np.dtype(v[0]): v[1] for v in ELEMENT_TYPES.values()}[value.dtype]
+    shape = "x".join(str(d) for d in value.shape)
+    tensor_type = f"tensor<{shape + 'x' if shape else ''}{mlir_type}>"
+    if value.dtype == np.bool_:
+        body = "[" + ", ".join("true" if v else "false" for v in value.reshape(-1)) + "]"
+        if value.ndim != 1:
+            sys.exit("bool inputs must be 1-D")
+    else:
+        body = '"0x' + np.ascontiguousarray(value).astype(value.dtype.newbyteorder("<")).tobytes().hex().upper() + '"'
+    return f"dense<{body}>", tensor_type
+
+
+def wrapper_main(ir, inputs):
+    """A `main` that calls @main_graph on constant inputs and prints every
+    result."""
+    header = re.search(r"func\.func @main_graph\((.*?)\)\s*->\s*(.*?)\s*\{\n", ir)
+    arg_types = re.findall(r"%arg\d+: (tensor<[^>]*>)", header.group(1))
+    result_types = re.findall(r"tensor<[^>]*>", header.group(2))
+    body = ["  func.func private @printMemrefF32(memref<*xf32>)",
+            "  func.func private @printMemrefF64(memref<*xf64>)",
+            "  func.func private @printMemrefI64(memref<*xi64>)",
+            "  func.func private @printMemrefI32(memref<*xi32>)",
+            "  func.func private @printMemrefI8(memref<*xi8>)",
+            "  func.func @main() {"]
+    args = []
+    for i, (value, arg_type) in enumerate(zip(inputs.values(), arg_types)):
+        literal, static_type = mlir_constant(value)
+        body.append(f"    %in{i} = arith.constant {literal} : {static_type}")
+        body.append(f"    %a{i} = tensor.cast %in{i} : {static_type} to {arg_type}")
+        args.append(f"%a{i}")
+    results = ", ".join(f"%r{i}" for i in range(len(result_types)))
+    body.append(f"    {results} = call @main_graph({', '.join(args)}) : "
+                f"({', '.join(arg_types)}) -> ({', '.join(result_types)})")
+    for i, t in enumerate(result_types):
+        elem = t[:-1].split("x")[-1].replace("tensor<", "")
+        suffix = {"f32": "F32", "f64": "F64", "i64": "I64", "i32": "I32",
+                  "i8": "I8"}[elem]
+        body.append(f"    %u{i} = tensor.cast %r{i} : {t} to tensor<*x{elem}>")
+        body.append(f"    %m{i} = bufferization.to_buffer %u{i} : "
+                    f"tensor<*x{elem}> to memref<*x{elem}>")
+        body.append(f"    call @printMemref{suffix}(%m{i}) : "
+                    f"(memref<*x{elem}>) -> ()")
+    body += ["    return", "  }"]
+    return body
+
+
+def run_ours(model, inputs, args):
+    """Returns (shape, flat float64 array) per graph output."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.onnx")
         onnx.save(model, path)
@@ -111,37 +155,12 @@ def run_ours(model, args):
             capture_output=True, text=True)
         if imported.returncode != 0:
             sys.exit("import failed:\n" + imported.stderr)
-        ir = imported.stdout
-        # Insert a printing `main` before the module's closing brace (the
-        # first line that is exactly "}"; resources follow it).
-        lines = ir.splitlines()
+        # Insert `main` before the module's closing brace (the first line
+        # that is exactly "}"; resources follow it).
+        lines = imported.stdout.splitlines()
         end = lines.index("}")
-        sig = re.search(r"func\.func @main_graph\(.*\)\s*->\s*\((.*)\)\s*(attributes|\{)",
-                        ir)
-        result_types = re.findall(r"tensor<[^>]*>", sig.group(1)) if sig else []
-        if not result_types:
-            single = re.search(r"func\.func @main_graph\(.*\)\s*->\s*(tensor<[^>]*>)", ir)
-            result_types = [single.group(1)]
-        body = ["  func.func private @printMemrefF32(memref<*xf32>)",
-                "  func.func private @printMemrefF64(memref<*xf64>)",
-                "  func.func private @printMemrefI64(memref<*xi64>)",
-                "  func.func private @printMemrefI32(memref<*xi32>)",
-                "  func.func private @printMemrefI8(memref<*xi8>)",
-                "  func.func @main() {"]
-        results = ", ".join(f"%r{i}" for i in range(len(result_types)))
-        body.append(f"    {results} = call @main_graph() : () -> "
-                    f"({', '.join(result_types)})")
-        for i, t in enumerate(result_types):
-            elem = t[:-1].split("x")[-1].replace("tensor<", "")
-            suffix = {"f32": "F32", "f64": "F64", "i64": "I64", "i32": "I32",
-                      "i8": "I8"}[elem]
-            body.append(f"    %u{i} = tensor.cast %r{i} : {t} to tensor<*x{elem}>")
-            body.append(f"    %m{i} = bufferization.to_buffer %u{i} : "
-                        f"tensor<*x{elem}> to memref<*x{elem}>")
-            body.append(f"    call @printMemref{suffix}(%m{i}) : "
-                        f"(memref<*x{elem}>) -> ()")
-        body += ["    return", "  }"]
-        ir = "\n".join(lines[:end] + body + lines[end:]) + "\n"
+        ir = "\n".join(lines[:end] + wrapper_main(imported.stdout, inputs) +
+                       lines[end:]) + "\n"
         opt = subprocess.run(
             [os.path.join(args.tools_dir, "moe-opt"), "--moe-reference-to-llvm"],
             input=ir, capture_output=True, text=True)
@@ -189,7 +208,7 @@ def main():
     session = ort.InferenceSession(model.SerializeToString(),
                                    providers=["CPUExecutionProvider"])
     expected = session.run(None, inputs)
-    ours = run_ours(printable_model(model, inputs), args)
+    ours = run_ours(printable_model(model), inputs, args)
 
     ok = True
     names = [o.name for o in model.graph.output]
