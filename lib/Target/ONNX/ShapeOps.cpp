@@ -75,8 +75,7 @@ std::optional<SmallVector<OpFoldResult>> knownElements(Value tensor) {
 }
 
 /// `value` (an integer or index scalar) converted to `type`.
-static Value castIntScalar(OpBuilder &b, Location loc, Value value,
-                           Type type) {
+static Value castIntScalar(OpBuilder &b, Location loc, Value value, Type type) {
   Type from = value.getType();
   if (from == type)
     return value;
@@ -90,7 +89,8 @@ static Value castIntScalar(OpBuilder &b, Location loc, Value value,
 Value buildFromElements(OpBuilder &b, Location loc, RankedTensorType type,
                         llvm::ArrayRef<OpFoldResult> elements) {
   Type elementType = type.getElementType();
-  if (llvm::all_of(elements, [](OpFoldResult e) { return isa<Attribute>(e); })) {
+  if (llvm::all_of(elements,
+                   [](OpFoldResult e) { return isa<Attribute>(e); })) {
     unsigned width = elementType.isIndex()
                          ? IndexType::kInternalStorageBitWidth
                          : elementType.getIntOrFloatBitWidth();
@@ -134,8 +134,7 @@ FailureOr<SmallVector<OpFoldResult>>
 shapeInputElements(NodeContext &ctx, Value shape, llvm::StringRef what) {
   auto type = cast<RankedTensorType>(shape.getType());
   if (type.getRank() > 1 || !isa<IntegerType>(type.getElementType()))
-    return ctx.emitError() << what
-                           << " must be a 1-D tensor of integers, got "
+    return ctx.emitError() << what << " must be a 1-D tensor of integers, got "
                            << type;
   if (type.getRank() == 1 && type.isDynamicDim(0))
     return ctx.emitError() << what
@@ -147,8 +146,8 @@ shapeInputElements(NodeContext &ctx, Value shape, llvm::StringRef what) {
   SmallVector<OpFoldResult> result;
   if (std::optional<SmallVector<OpFoldResult>> known = knownElements(shape)) {
     for (OpFoldResult e : *known)
-      result.push_back(isa<Attribute>(e) ? e
-                                         : OpFoldResult(elementAsIndex(b, loc, e)));
+      result.push_back(
+          isa<Attribute>(e) ? e : OpFoldResult(elementAsIndex(b, loc, e)));
     return result;
   }
   if (std::optional<SmallVector<int64_t>> ints =
@@ -207,17 +206,120 @@ OpFoldResult mulIndex(OpBuilder &b, Location loc, OpFoldResult lhs,
       .getResult();
 }
 
+/// The (tensor, dimension) an index value measures, followed back through
+/// casts, transposes and reshapes that carry the dimension over unchanged.
+static std::optional<std::pair<Value, int64_t>> measuredDim(Value value) {
+  if (auto cast = value.getDefiningOp<arith::IndexCastOp>())
+    value = cast.getIn();
+  auto dimOp = value.getDefiningOp<tensor::DimOp>();
+  if (!dimOp)
+    return std::nullopt;
+  std::optional<int64_t> index = getConstantIntValue(dimOp.getIndex());
+  if (!index)
+    return std::nullopt;
+  Value source = dimOp.getSource();
+  int64_t d = *index;
+  auto singleGroup = [&](llvm::ArrayRef<ReassociationIndices> groups,
+                         bool fromResult) -> std::optional<int64_t> {
+    for (auto [g, group] : llvm::enumerate(groups)) {
+      if (fromResult ? static_cast<int64_t>(g) == d
+                     : llvm::is_contained(group, d))
+        return group.size() == 1
+                   ? std::optional<int64_t>(fromResult ? group[0] : g)
+                   : std::nullopt;
+    }
+    return std::nullopt;
+  };
+  for (int step = 0; step < 16; ++step) {
+    if (auto cast = source.getDefiningOp<tensor::CastOp>()) {
+      source = cast.getSource();
+    } else if (auto expand = source.getDefiningOp<tensor::ExpandShapeOp>()) {
+      std::optional<int64_t> next =
+          singleGroup(expand.getReassociationIndices(), /*fromResult=*/false);
+      if (!next)
+        break;
+      d = *next;
+      source = expand.getSrc();
+    } else if (auto collapse =
+                   source.getDefiningOp<tensor::CollapseShapeOp>()) {
+      std::optional<int64_t> next =
+          singleGroup(collapse.getReassociationIndices(), /*fromResult=*/true);
+      if (!next)
+        break;
+      d = *next;
+      source = collapse.getSrc();
+    } else if (auto transpose = source.getDefiningOp<linalg::TransposeOp>()) {
+      d = transpose.getPermutation()[d];
+      source = transpose.getInput();
+    } else {
+      break;
+    }
+  }
+  return std::make_pair(source, d);
+}
+
+/// Whether two sizes are known to be equal at import.
+static bool sameSize(OpFoldResult lhs, OpFoldResult rhs) {
+  std::optional<int64_t> l = getConstantIntValue(lhs);
+  std::optional<int64_t> r = getConstantIntValue(rhs);
+  if (l || r)
+    return l == r;
+  Value lv = cast<Value>(lhs), rv = cast<Value>(rhs);
+  if (lv == rv)
+    return true;
+  std::optional<std::pair<Value, int64_t>> lm = measuredDim(lv);
+  return lm && lm == measuredDim(rv);
+}
+
+/// `numerator / denominator` of two products of sizes, cancelling factors
+/// known to be equal; null when what remains is not a pair of constants.
+static std::optional<int64_t>
+cancelProducts(llvm::ArrayRef<OpFoldResult> numerator,
+               llvm::ArrayRef<OpFoldResult> denominator) {
+  int64_t num = 1, den = 1;
+  SmallVector<OpFoldResult> rest;
+  for (OpFoldResult f : numerator) {
+    if (std::optional<int64_t> c = getConstantIntValue(f))
+      num *= *c;
+    else
+      rest.push_back(f);
+  }
+  for (OpFoldResult f : denominator) {
+    if (std::optional<int64_t> c = getConstantIntValue(f)) {
+      den *= *c;
+      continue;
+    }
+    auto it =
+        llvm::find_if(rest, [&](OpFoldResult g) { return sameSize(f, g); });
+    if (it == rest.end())
+      return std::nullopt;
+    rest.erase(it);
+  }
+  if (!rest.empty() || den == 0 || num % den != 0)
+    return std::nullopt;
+  return num / den;
+}
+
 static int64_t countDynamic(llvm::ArrayRef<int64_t> shape) {
   return llvm::count_if(shape, ShapedType::isDynamic);
 }
 
-/// Groups of `reassociation` over `shape` that contain a dynamic dimension.
+/// Groups of `reassociation` over `shape` that contain a dynamic dimension
+/// whose size is not known to carry over unchanged (a group of one dimension
+/// on both sides with sizes known equal).
 static int64_t dynamicGroups(llvm::ArrayRef<ReassociationIndices> groups,
-                             llvm::ArrayRef<int64_t> shape) {
-  return llvm::count_if(groups, [&](const ReassociationIndices &group) {
-    return llvm::any_of(group,
-                        [&](int64_t d) { return ShapedType::isDynamic(shape[d]); });
-  });
+                             llvm::ArrayRef<int64_t> shape,
+                             llvm::ArrayRef<OpFoldResult> groupedSizes,
+                             llvm::ArrayRef<OpFoldResult> otherSizes) {
+  int64_t count = 0;
+  for (auto [g, group] : llvm::enumerate(groups)) {
+    if (group.size() == 1 && sameSize(groupedSizes[group[0]], otherSizes[g]))
+      continue;
+    if (llvm::any_of(
+            group, [&](int64_t d) { return ShapedType::isDynamic(shape[d]); }))
+      ++count;
+  }
+  return count;
 }
 
 Value reshapeTo(OpBuilder &b, Location loc, Value input,
@@ -229,27 +331,32 @@ Value reshapeTo(OpBuilder &b, Location loc, Value input,
   llvm::ArrayRef<int64_t> inShape = inType.getShape();
   int64_t inRank = inType.getRank(), outRank = outType.getRank();
 
-  // Same shape, and at most one dynamic size (fixed by the element count).
-  if (inShape == llvm::ArrayRef<int64_t>(outShape) && countDynamic(inShape) <= 1)
-    return input;
+  SmallVector<OpFoldResult> inSizes = tensorSizes(b, loc, input);
+  // Same shape, and at most one dynamic size not known equal (fixed by the
+  // element count).
+  if (inShape == llvm::ArrayRef<int64_t>(outShape)) {
+    int64_t unknown = 0;
+    for (int64_t d = 0; d < inRank; ++d)
+      unknown += !sameSize(inSizes[d], sizes[d]);
+    if (unknown <= 1)
+      return input;
+  }
 
   auto allOnes = [](llvm::ArrayRef<int64_t> shape) {
     return llvm::all_of(shape, [](int64_t d) { return d == 1; });
   };
   if (outRank == 0 && inType.hasStaticShape() && allOnes(inShape))
-    return tensor::CollapseShapeOp::create(b, loc, outType, input,
-                                           llvm::ArrayRef<ReassociationIndices>{});
+    return tensor::CollapseShapeOp::create(
+        b, loc, outType, input, llvm::ArrayRef<ReassociationIndices>{});
   if (inRank == 0 && outType.hasStaticShape() && allOnes(outShape))
-    return tensor::ExpandShapeOp::create(b, loc, outType, input,
-                                         llvm::ArrayRef<ReassociationIndices>{},
-                                         sizes);
+    return tensor::ExpandShapeOp::create(
+        b, loc, outType, input, llvm::ArrayRef<ReassociationIndices>{}, sizes);
 
   if (outRank > 0 && outRank < inRank) {
     std::optional<SmallVector<ReassociationIndices>> groups =
         getReassociationIndicesForCollapse(inShape, outShape);
-    if (groups && dynamicGroups(*groups, inShape) <= 1) {
-      Value collapsed =
-          tensor::CollapseShapeOp::create(b, loc, input, *groups);
+    if (groups && dynamicGroups(*groups, inShape, inSizes, sizes) <= 1) {
+      Value collapsed = tensor::CollapseShapeOp::create(b, loc, input, *groups);
       if (collapsed.getType() != outType)
         collapsed = tensor::CastOp::create(b, loc, outType, collapsed);
       return collapsed;
@@ -258,13 +365,23 @@ Value reshapeTo(OpBuilder &b, Location loc, Value input,
   if (inRank > 0 && outRank > inRank) {
     std::optional<SmallVector<ReassociationIndices>> groups =
         getReassociationIndicesForCollapse(outShape, inShape);
-    if (groups && dynamicGroups(*groups, outShape) <= 1) {
+    // memref.expand_shape with two dynamic sizes in one group crashes
+    // expand-strided-metadata (LLVM 22): keep one per group.
+    bool onePerGroup =
+        groups && llvm::all_of(*groups, [&](const ReassociationIndices &g) {
+          return llvm::count_if(g, [&](int64_t d) {
+                   return ShapedType::isDynamic(outShape[d]);
+                 }) <= 1;
+        });
+    if (groups && onePerGroup &&
+        dynamicGroups(*groups, outShape, sizes, inSizes) <= 1) {
       // The source type the expansion implies: dynamic where the group is.
       SmallVector<int64_t> srcShape;
       for (const ReassociationIndices &group : *groups) {
         int64_t product = 1;
         for (int64_t d : group)
-          product = ShapedType::isDynamic(outShape[d]) || ShapedType::isDynamic(product)
+          product = ShapedType::isDynamic(outShape[d]) ||
+                            ShapedType::isDynamic(product)
                         ? ShapedType::kDynamic
                         : product * outShape[d];
         srcShape.push_back(product);
@@ -278,12 +395,64 @@ Value reshapeTo(OpBuilder &b, Location loc, Value input,
     }
   }
 
-  // General case: a shape tensor.
-  SmallVector<OpFoldResult> indexSizes(sizes.begin(), sizes.end());
-  Value shape = buildFromElements(
-      b, loc,
-      RankedTensorType::get({outRank}, b.getIndexType()), indexSizes);
-  return tensor::ReshapeOp::create(b, loc, outType, input, shape);
+  // General case: through one dimension. (memref.reshape with a run-time
+  // shape has no LLVM lowering, so tensor.reshape is avoided.)
+  Value flat = input;
+  if (inRank == 0) {
+    flat = tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get({1}, elementType), input,
+        llvm::ArrayRef<ReassociationIndices>{},
+        llvm::ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  } else if (inRank > 1) {
+    ReassociationIndices all;
+    for (int64_t d = 0; d < inRank; ++d)
+      all.push_back(d);
+    flat = tensor::CollapseShapeOp::create(
+        b, loc, input, llvm::ArrayRef<ReassociationIndices>{all});
+  }
+  int64_t count = 1;
+  for (int64_t d : outShape)
+    count = ShapedType::isDynamic(d) || ShapedType::isDynamic(count)
+                ? ShapedType::kDynamic
+                : count * d;
+  auto flatType = RankedTensorType::get({count}, elementType);
+  if (flat.getType() != flatType)
+    flat = tensor::CastOp::create(b, loc, flatType, flat);
+  if (outRank == 1)
+    return flat;
+  if (outRank == 0)
+    return tensor::CollapseShapeOp::create(
+        b, loc, outType, flat, llvm::ArrayRef<ReassociationIndices>{});
+  if (countDynamic(outShape) <= 1) {
+    ReassociationIndices all;
+    for (int64_t d = 0; d < outRank; ++d)
+      all.push_back(d);
+    return tensor::ExpandShapeOp::create(
+        b, loc, outType, flat, llvm::ArrayRef<ReassociationIndices>{all},
+        sizes);
+  }
+  // Several dynamic sizes (see above): copy, reading the flat tensor at the
+  // row-major linear index.
+  SmallVector<Value> sizeValues;
+  for (OpFoldResult size : sizes)
+    sizeValues.push_back(getValueOrCreateConstantIndexOp(b, loc, size));
+  Value init = emptyTensor(b, loc, sizes, elementType);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{outType}, ValueRange{}, ValueRange{init},
+      SmallVector<AffineMap>{b.getMultiDimIdentityMap(outRank)},
+      SmallVector<utils::IteratorType>(outRank, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location nloc, ValueRange) {
+        Value linear = linalg::IndexOp::create(nb, nloc, 0);
+        for (int64_t d = 1; d < outRank; ++d)
+          linear = arith::AddIOp::create(
+              nb, nloc, arith::MulIOp::create(nb, nloc, linear, sizeValues[d]),
+              linalg::IndexOp::create(nb, nloc, d));
+        linalg::YieldOp::create(
+            nb, nloc,
+            tensor::ExtractOp::create(nb, nloc, flat, ValueRange{linear})
+                .getResult());
+      });
+  return generic.getResult(0);
 }
 
 //===----------------------------------------------------------------------===//
@@ -329,8 +498,8 @@ normalizeAxes(NodeContext &ctx, llvm::ArrayRef<int64_t> axes, int64_t rank) {
   SmallVector<int64_t> result;
   for (int64_t axis : axes) {
     if (axis < -rank || axis >= rank)
-      return ctx.emitError() << "axis " << axis << " is out of range for rank "
-                             << rank;
+      return ctx.emitError()
+             << "axis " << axis << " is out of range for rank " << rank;
     int64_t normalized = axis < 0 ? axis + rank : axis;
     if (llvm::is_contained(result, normalized))
       return ctx.emitError() << "axis " << axis << " is repeated";
@@ -393,10 +562,10 @@ static LogicalResult convertShape(NodeContext &ctx) {
   SmallVector<OpFoldResult> elements;
   for (int64_t d = first; d < last; ++d) {
     if (type.isDynamicDim(d))
-      elements.push_back(arith::IndexCastOp::create(
-                             b, loc, b.getI64Type(),
-                             tensor::DimOp::create(b, loc, data, d))
-                             .getResult());
+      elements.push_back(
+          arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                     tensor::DimOp::create(b, loc, data, d))
+              .getResult());
     else
       elements.push_back(b.getI64IntegerAttr(type.getDimSize(d)));
   }
@@ -453,15 +622,14 @@ static LogicalResult convertReshape(NodeContext &ctx) {
     if (std::optional<int64_t> c = getConstantIntValue(element)) {
       if (*c == -1) {
         if (inferred >= 0)
-          return ctx.emitError()
-                 << "the shape has more than one -1 (elements " << inferred
-                 << " and " << i << ")";
+          return ctx.emitError() << "the shape has more than one -1 (elements "
+                                 << inferred << " and " << i << ")";
         inferred = i;
         continue;
       }
       if (*c < -1)
-        return ctx.emitError() << "shape element " << i << " is " << *c
-                               << "; expected >= -1";
+        return ctx.emitError()
+               << "shape element " << i << " is " << *c << "; expected >= -1";
       if (*c == 0 && !*allowZero) {
         if (i >= inRank)
           return ctx.emitError()
@@ -475,7 +643,7 @@ static LogicalResult convertReshape(NodeContext &ctx) {
       continue;
     }
     Value value = cast<Value>(element);
-    if (!*allowZero && i < inRank) {
+    if (!*allowZero && i < inRank && !sameSize(value, inSizes[i])) {
       Value isZero = cmpIndex(b, loc, arith::CmpIPredicate::eq, value, 0);
       value = arith::SelectOp::create(b, loc, isZero,
                                       indexValue(b, loc, inSizes[i]), value);
@@ -497,10 +665,17 @@ static LogicalResult convertReshape(NodeContext &ctx) {
         known = mulIndex(b, loc, known, sizes[i]);
     std::optional<int64_t> t = getConstantIntValue(total);
     std::optional<int64_t> k = getConstantIntValue(known);
-    if (t && k) {
+    SmallVector<OpFoldResult> others;
+    for (int64_t i = 0; i < outRank; ++i)
+      if (i != inferred)
+        others.push_back(sizes[i]);
+    if (std::optional<int64_t> q = cancelProducts(inSizes, others);
+        q && !(t && k)) {
+      sizes[inferred] = b.getIndexAttr(*q);
+    } else if (t && k) {
       if (*k == 0 || *t % *k != 0)
-        return ctx.emitError() << "cannot reshape " << rankedType(data)
-                               << ": " << *t << " elements do not divide "
+        return ctx.emitError() << "cannot reshape " << rankedType(data) << ": "
+                               << *t << " elements do not divide "
                                << "into parts of " << *k;
       sizes[inferred] = b.getIndexAttr(*t / *k);
     } else {
@@ -543,10 +718,10 @@ static LogicalResult convertReshape(NodeContext &ctx) {
     for (int64_t d : outShape)
       outCount *= d;
     if (outCount != inType.getNumElements())
-      return ctx.emitError() << "cannot reshape " << inType << " to shape ["
-                             << llvm::make_range(outShape.begin(),
-                                                 outShape.end())
-                             << "]: element counts differ";
+      return ctx.emitError()
+             << "cannot reshape " << inType << " to shape ["
+             << llvm::make_range(outShape.begin(), outShape.end())
+             << "]: element counts differ";
   }
   setReshaped(ctx, data, sizes);
   return success();
@@ -565,8 +740,8 @@ static LogicalResult convertFlatten(NodeContext &ctx) {
   if (failed(axis))
     return failure();
   if (*axis < -rank || *axis > rank)
-    return ctx.emitError() << "axis " << *axis << " is out of range [-"
-                           << rank << ", " << rank << "]";
+    return ctx.emitError() << "axis " << *axis << " is out of range [-" << rank
+                           << ", " << rank << "]";
   int64_t split = *axis < 0 ? *axis + rank : *axis;
   SmallVector<OpFoldResult> inSizes = tensorSizes(b, loc, data);
   OpFoldResult outer = b.getIndexAttr(1), inner = b.getIndexAttr(1);
@@ -707,8 +882,8 @@ static LogicalResult convertUnsqueeze(NodeContext &ctx) {
       ctx.setResult(0, buildFromElements(b, loc, outType, *known));
       return success();
     }
-  ctx.setResult(0, tensor::ExpandShapeOp::create(b, loc, outType, data,
-                                                 groups, sizes));
+  ctx.setResult(
+      0, tensor::ExpandShapeOp::create(b, loc, outType, data, groups, sizes));
   return success();
 }
 
@@ -744,10 +919,9 @@ static LogicalResult convertTranspose(NodeContext &ctx) {
     for (int64_t i = 0; valid && i < rank; ++i)
       valid = sorted[i] == i;
     if (!valid)
-      return ctx.emitError() << "'perm' [" << llvm::make_range(perm.begin(),
-                                                               perm.end())
-                             << "] is not a permutation of the " << rank
-                             << " input dimensions";
+      return ctx.emitError()
+             << "'perm' [" << llvm::make_range(perm.begin(), perm.end())
+             << "] is not a permutation of the " << rank << " input dimensions";
   } else {
     for (int64_t i = rank - 1; i >= 0; --i)
       perm.push_back(i);
@@ -760,8 +934,7 @@ static LogicalResult convertTranspose(NodeContext &ctx) {
   SmallVector<OpFoldResult> sizes;
   for (int64_t p : perm)
     sizes.push_back(inSizes[p]);
-  Value init =
-      emptyTensor(b, loc, sizes, rankedType(data).getElementType());
+  Value init = emptyTensor(b, loc, sizes, rankedType(data).getElementType());
   ctx.setResult(
       0, linalg::TransposeOp::create(b, loc, data, init, perm)->getResult(0));
   return success();
@@ -799,9 +972,9 @@ static LogicalResult convertConcat(NodeContext &ctx) {
     RankedTensorType type = rankedType(input);
     if (type.getElementType() != firstType.getElementType() ||
         type.getRank() != rank)
-      return ctx.emitError() << "input " << i << " has type " << type
-                             << ", incompatible with input 0 of type "
-                             << firstType;
+      return ctx.emitError()
+             << "input " << i << " has type " << type
+             << ", incompatible with input 0 of type " << firstType;
   }
   if (inputs.size() == 1) {
     ctx.setResult(0, inputs[0]);
@@ -833,7 +1006,8 @@ static LogicalResult convertConcat(NodeContext &ctx) {
     RankedTensorType type = rankedType(input);
     OpFoldResult size =
         type.isDynamicDim(*axis)
-            ? OpFoldResult(tensor::DimOp::create(b, loc, input, *axis).getResult())
+            ? OpFoldResult(
+                  tensor::DimOp::create(b, loc, input, *axis).getResult())
             : OpFoldResult(b.getIndexAttr(type.getDimSize(*axis)));
     axisSizes.push_back(size);
     total = addIndex(b, loc, total, size);
@@ -865,8 +1039,8 @@ static LogicalResult convertConcat(NodeContext &ctx) {
     SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
     offsets[*axis] = offset;
     SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
-    result = tensor::InsertSliceOp::create(
-        b, loc, input, result, offsets, tensorSizes(b, loc, input), strides);
+    result = tensor::InsertSliceOp::create(b, loc, input, result, offsets,
+                                           tensorSizes(b, loc, input), strides);
     offset = addIndex(b, loc, offset, axisSize);
   }
   ctx.setResult(0, result);
@@ -903,8 +1077,7 @@ static LogicalResult convertSplit(NodeContext &ctx) {
     if (!split)
       return ctx.error("the 'split' input must be a constant known at import");
   } else {
-    FailureOr<std::optional<SmallVector<int64_t>>> attr =
-        ctx.intsAttr("split");
+    FailureOr<std::optional<SmallVector<int64_t>>> attr = ctx.intsAttr("split");
     if (failed(attr))
       return failure();
     split = *attr;
@@ -912,8 +1085,8 @@ static LogicalResult convertSplit(NodeContext &ctx) {
   SmallVector<OpFoldResult> sizes;
   if (split) {
     if (static_cast<int64_t>(split->size()) != numOutputs)
-      return ctx.emitError() << "'split' has " << split->size()
-                             << " sizes for " << numOutputs << " outputs";
+      return ctx.emitError() << "'split' has " << split->size() << " sizes for "
+                             << numOutputs << " outputs";
     int64_t sum = 0;
     for (int64_t s : *split) {
       if (s < 0)
@@ -922,30 +1095,30 @@ static LogicalResult convertSplit(NodeContext &ctx) {
       sizes.push_back(b.getIndexAttr(s));
     }
     if (staticDim && sum != *staticDim)
-      return ctx.emitError() << "'split' sizes add up to " << sum
-                             << ", but dimension " << *axis << " has size "
-                             << *staticDim;
+      return ctx.emitError()
+             << "'split' sizes add up to " << sum << ", but dimension " << *axis
+             << " has size " << *staticDim;
   } else {
     FailureOr<int64_t> numOutputsAttr = ctx.intAttr("num_outputs", 0);
     if (failed(numOutputsAttr))
       return failure();
     bool uneven = ctx.hasAttribute("num_outputs");
     if (uneven && *numOutputsAttr != numOutputs)
-      return ctx.emitError() << "'num_outputs' is " << *numOutputsAttr
-                             << " but the node has " << numOutputs
-                             << " outputs";
+      return ctx.emitError()
+             << "'num_outputs' is " << *numOutputsAttr << " but the node has "
+             << numOutputs << " outputs";
     int64_t n = numOutputs;
     if (staticDim) {
       int64_t chunk = uneven ? (*staticDim + n - 1) / n : *staticDim / n;
       if (!uneven && *staticDim % n != 0)
-        return ctx.emitError() << "dimension " << *axis << " of size "
-                               << *staticDim << " does not split evenly into "
-                               << n << " outputs";
+        return ctx.emitError()
+               << "dimension " << *axis << " of size " << *staticDim
+               << " does not split evenly into " << n << " outputs";
       int64_t last = *staticDim - chunk * (n - 1);
       if (last < 0)
-        return ctx.emitError() << "dimension " << *axis << " of size "
-                               << *staticDim << " is too small for " << n
-                               << " outputs";
+        return ctx.emitError()
+               << "dimension " << *axis << " of size " << *staticDim
+               << " is too small for " << n << " outputs";
       sizes.assign(n - 1, b.getIndexAttr(chunk));
       sizes.push_back(b.getIndexAttr(last));
     } else {
@@ -1063,15 +1236,15 @@ static Value reverseDims(OpBuilder &b, Location loc, Value source,
   Value init = emptyTensor(b, loc, sizes, type.getElementType());
   SmallVector<Value> lastIndex;
   for (int64_t d = 0; d < rank; ++d)
-    lastIndex.push_back(arith::SubIOp::create(
-        b, loc, indexValue(b, loc, sizes[d]),
-        arith::ConstantIndexOp::create(b, loc, 1)));
+    lastIndex.push_back(
+        arith::SubIOp::create(b, loc, indexValue(b, loc, sizes[d]),
+                              arith::ConstantIndexOp::create(b, loc, 1)));
   SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank)};
   SmallVector<utils::IteratorType> iterators(rank,
                                              utils::IteratorType::parallel);
   auto generic = linalg::GenericOp::create(
-      b, loc, TypeRange{type}, ValueRange{}, ValueRange{init}, maps,
-      iterators, [&](OpBuilder &nb, Location nloc, ValueRange) {
+      b, loc, TypeRange{type}, ValueRange{}, ValueRange{init}, maps, iterators,
+      [&](OpBuilder &nb, Location nloc, ValueRange) {
         SmallVector<Value> indices;
         for (int64_t d = 0; d < rank; ++d) {
           Value i = linalg::IndexOp::create(nb, nloc, d);
@@ -1093,8 +1266,7 @@ static LogicalResult convertSlice(NodeContext &ctx) {
   SmallVector<int64_t> axes, steps;
   Value data;
   if (fromInputs) {
-    if (failed(ctx.checkInputCount(3, 5)) ||
-        failed(ctx.checkAttributes({})))
+    if (failed(ctx.checkInputCount(3, 5)) || failed(ctx.checkAttributes({})))
       return failure();
     data = ctx.input(0);
     FailureOr<SmallVector<OpFoldResult>> s =
@@ -1191,11 +1363,10 @@ static LogicalResult convertSlice(NodeContext &ctx) {
         elements.push_back((*known)[*offset + i * stride]);
       if (!reversed.empty())
         std::reverse(elements.begin(), elements.end());
-      ctx.setResult(0, buildFromElements(
-                           b, loc,
-                           RankedTensorType::get({*size},
-                                                 type.getElementType()),
-                           elements));
+      ctx.setResult(
+          0, buildFromElements(
+                 b, loc, RankedTensorType::get({*size}, type.getElementType()),
+                 elements));
       return success();
     }
   }
@@ -1233,13 +1404,13 @@ static LogicalResult convertExpand(NodeContext &ctx) {
   SmallVector<Read> reads(inRank, Read::Same);
   SmallVector<OpFoldResult> sizes(rank);
   for (int64_t k = 0; k < rank; ++k) {
-    int64_t j = k - (rank - inRank);     // Input dimension.
-    int64_t i = k - (rank - shapeRank);  // Shape element.
+    int64_t j = k - (rank - inRank);    // Input dimension.
+    int64_t i = k - (rank - shapeRank); // Shape element.
     OpFoldResult s = i >= 0 ? (*shape)[i] : OpFoldResult(b.getIndexAttr(1));
     if (std::optional<int64_t> c = getConstantIntValue(s)) {
       if (*c < 0)
-        return ctx.emitError() << "shape element " << i << " is " << *c
-                               << "; expected >= 0";
+        return ctx.emitError()
+               << "shape element " << i << " is " << *c << "; expected >= 0";
       s = b.getIndexAttr(*c);
     }
     if (j < 0) {
@@ -1255,9 +1426,8 @@ static LogicalResult convertExpand(NodeContext &ctx) {
       reads[j] = Read::Broadcast;
     } else if (sc && dc) {
       if (*sc != *dc)
-        return ctx.emitError()
-               << "cannot broadcast input dimension " << j << " of size "
-               << *dc << " to " << *sc;
+        return ctx.emitError() << "cannot broadcast input dimension " << j
+                               << " of size " << *dc << " to " << *sc;
       sizes[k] = s;
     } else if (dc) {
       sizes[k] = inSizes[j]; // The shape element is 1 or equal at run time.
@@ -1302,15 +1472,15 @@ static LogicalResult convertExpand(NodeContext &ctx) {
             indices.push_back(i);
           }
           linalg::YieldOp::create(
-              nb, nloc, tensor::ExtractOp::create(nb, nloc, data, indices)
-                            .getResult());
+              nb, nloc,
+              tensor::ExtractOp::create(nb, nloc, data, indices).getResult());
         });
     ctx.setResult(0, generic.getResult(0));
     return success();
   }
-  if (inRank == rank && llvm::all_of(reads, [](Read r) {
-        return r == Read::Same;
-      }) && outType == type) {
+  if (inRank == rank &&
+      llvm::all_of(reads, [](Read r) { return r == Read::Same; }) &&
+      outType == type) {
     ctx.setResult(0, data);
     return success();
   }
@@ -1370,8 +1540,8 @@ static LogicalResult convertConstantOfShape(NodeContext &ctx) {
   for (auto [i, element] : llvm::enumerate(*shape)) {
     if (std::optional<int64_t> c = getConstantIntValue(element)) {
       if (*c < 0)
-        return ctx.emitError() << "shape element " << i << " is " << *c
-                               << "; expected >= 0";
+        return ctx.emitError()
+               << "shape element " << i << " is " << *c << "; expected >= 0";
       sizes.push_back(b.getIndexAttr(*c));
     } else {
       sizes.push_back(element);
@@ -1391,8 +1561,7 @@ static LogicalResult convertConstantOfShape(NodeContext &ctx) {
     fillType = b.getIntegerType(intType.getWidth());
   TypedAttr fillValue = fill;
   if (fillType != elementType)
-    fillValue = b.getIntegerAttr(
-        fillType, cast<IntegerAttr>(fill).getValue());
+    fillValue = b.getIntegerAttr(fillType, cast<IntegerAttr>(fill).getValue());
   Value scalar = arith::ConstantOp::create(b, loc, fillValue);
   Value result = filledTensor(b, loc, sizes, scalar);
   if (fillType != elementType)
@@ -1432,14 +1601,14 @@ static LogicalResult convertConstant(NodeContext &ctx) {
     FailureOr<float> f = ctx.floatAttr("value_float");
     if (failed(f))
       return failure();
-    value = DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
-                                   *f);
+    value =
+        DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()), *f);
   } else if (name == "value_int") {
     FailureOr<int64_t> i = ctx.intAttr("value_int");
     if (failed(i))
       return failure();
-    value = DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()),
-                                   *i);
+    value =
+        DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()), *i);
   } else if (name == "value_ints") {
     FailureOr<std::optional<SmallVector<int64_t>>> ints =
         ctx.intsAttr("value_ints");

@@ -1,4 +1,4 @@
-//===- ShapeOps.h - helpers shared by shape and indexing converters -*- C++ -*-===//
+//===- ShapeOps.h - helpers for shape and indexing converters -*- C++ -*-===//
 //
 // Internal to the importer. Shape arithmetic in exported graphs (Shape ->
 // Gather -> Unsqueeze -> Concat -> Reshape) runs on small integer tensors.
@@ -51,8 +51,9 @@ shapeInputElements(NodeContext &ctx, Value shape, llvm::StringRef what);
 llvm::SmallVector<int64_t> staticSizes(llvm::ArrayRef<OpFoldResult> sizes);
 
 /// `input` reshaped (same elements, row-major) to `sizes`: a
-/// `tensor.collapse_shape`/`tensor.expand_shape` when the grouping of
-/// dimensions is certain, else a `tensor.reshape` with a shape tensor.
+/// `tensor.collapse_shape`/`tensor.expand_shape` by groups of dimensions
+/// when the grouping is certain, else a collapse to one dimension and an
+/// expansion to `sizes`.
 Value reshapeTo(OpBuilder &b, Location loc, Value input,
                 llvm::ArrayRef<OpFoldResult> sizes);
 

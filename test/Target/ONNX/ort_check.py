@@ -150,8 +150,7 @@ def run_ours(model, inputs, args):
         onnx.save(model, path)
         translate = os.path.join(args.tools_dir, "moe-translate")
         imported = subprocess.run(
-            [translate, "--import-onnx", path,
-             "--mlir-elide-resource-strings-if-larger=0"],
+            [translate, "--import-onnx", path],
             capture_output=True, text=True)
         if imported.returncode != 0:
             sys.exit("import failed:\n" + imported.stderr)
