@@ -46,3 +46,31 @@ func.func @batched_dynamic(%x: tensor<2x?x32xf32>, %l: tensor<?x4xf32>,
          -> tensor<2x?x32xf32>
   return %y : tensor<2x?x32xf32>
 }
+
+// -----
+
+// [B, S, H] with B and S both dynamic: restored by a copy at row b * S + s
+// (an expand_shape with two dynamic sizes in one group crashes MLIR 22's
+// expand-strided-metadata).
+// CHECK-LABEL: func @both_dynamic
+// CHECK-SAME: (%[[X:[a-z0-9_]+]]: tensor<?x?x8xf32>
+// CHECK: %[[Y:.*]] = moe.combine
+// CHECK: %[[S:.*]] = tensor.dim %[[X]], %c1
+// CHECK: linalg.generic
+// CHECK-SAME: outs(%{{.*}} : tensor<?x?x8xf32>)
+// CHECK-DAG: %[[B:.*]] = linalg.index 0
+// CHECK-DAG: %[[SI:.*]] = linalg.index 1
+// CHECK: %[[BS:.*]] = arith.muli %[[B]], %[[S]]
+// CHECK: %[[ROW:.*]] = arith.addi %[[BS]], %[[SI]]
+// CHECK: tensor.extract %[[Y]][%[[ROW]], %{{.*}}]
+// CHECK-NOT: tensor.expand_shape
+func.func @both_dynamic(%x: tensor<?x?x8xf32>, %l: tensor<?x4xf32>,
+                        %w1: tensor<4x6x8xf32>, %w2: tensor<4x8x6xf32>)
+    -> tensor<?x?x8xf32> {
+  %y = moe.layer %x, %l fc1(%w1) fc2(%w2)
+         {routing = #moe.routing<k = 2>,
+          activation = #moe.activation<kind = relu>}
+         : (tensor<?x?x8xf32>, tensor<?x4xf32>, tensor<4x6x8xf32>,
+            tensor<4x8x6xf32>) -> tensor<?x?x8xf32>
+  return %y : tensor<?x?x8xf32>
+}

@@ -3,6 +3,7 @@
 #include "moe/Dialect/MoE/IR/MoE.h"
 #include "moe/Dialect/MoE/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -29,6 +30,39 @@ Value zerosLike(OpBuilder &b, Location loc, RankedTensorType type,
   Value zero = arith::ConstantOp::create(
       b, loc, b.getZeroAttr(type.getElementType()));
   return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+/// `tokens : [B*S, H]` back to the shape of `input : [B, S, H]`. With B and
+/// S both dynamic, `tensor.expand_shape` would need two dynamic sizes in one
+/// group, which MLIR 22's expand-strided-metadata crashes on; copy by the
+/// row index `b * S + s` instead.
+Value expandTokens(OpBuilder &b, Location loc, Value tokens, Value input) {
+  auto inputType = cast<RankedTensorType>(input.getType());
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, input);
+  if (!inputType.isDynamicDim(0) || !inputType.isDynamicDim(1))
+    return tensor::ExpandShapeOp::create(
+        b, loc, inputType, tokens,
+        ArrayRef<ReassociationIndices>{{0, 1}, {2}}, sizes);
+  Value init = tensor::EmptyOp::create(b, loc, sizes,
+                                       inputType.getElementType());
+  Value seqLen = getValueOrCreateConstantIndexOp(b, loc, sizes[1]);
+  auto copy = linalg::GenericOp::create(
+      b, loc, TypeRange{inputType}, ValueRange{}, ValueRange{init},
+      SmallVector<AffineMap>{b.getMultiDimIdentityMap(3)},
+      SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location nloc, ValueRange) {
+        Value row = arith::AddIOp::create(
+            nb, nloc,
+            arith::MulIOp::create(nb, nloc,
+                                  linalg::IndexOp::create(nb, nloc, 0), seqLen),
+            linalg::IndexOp::create(nb, nloc, 1));
+        Value col = linalg::IndexOp::create(nb, nloc, 2);
+        linalg::YieldOp::create(
+            nb, nloc,
+            tensor::ExtractOp::create(nb, nloc, tokens, ValueRange{row, col})
+                .getResult());
+      });
+  return copy.getResult(0);
 }
 
 struct DecomposeLayer : OpRewritePattern<LayerOp> {
@@ -90,10 +124,7 @@ struct DecomposeLayer : OpRewritePattern<LayerOp> {
                                        dispatch.getRowToken(),
                                        dispatch.getRowWeight(), init);
     if (inputType.getRank() == 3)
-      combined = tensor::ExpandShapeOp::create(
-          rewriter, loc, inputType, combined,
-          ArrayRef<ReassociationIndices>{{0, 1}, {2}},
-          tensor::getMixedSizes(rewriter, loc, op.getInput()));
+      combined = expandTokens(rewriter, loc, combined, op.getInput());
     rewriter.replaceOp(op, combined);
     return success();
   }
