@@ -62,10 +62,6 @@ Value demoteScalar(OpBuilder &b, Location loc, Value value, Type type) {
   return arith::TruncFOp::create(b, loc, type, value);
 }
 
-bool isSupportedMathType(Type type) {
-  return isa<FloatType>(type) || isa<IntegerType>(type);
-}
-
 Value castScalar(OpBuilder &b, Location loc, Value value, Type from, Type to) {
   Type target = signlessType(to);
   if (from == to)
@@ -100,8 +96,7 @@ Value castScalar(OpBuilder &b, Location loc, Value value, Type from, Type to) {
   }
   if (to.isInteger(1)) {
     Value zero = scalarConstant(b, loc, value.getType(), 0);
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, value,
-                                 zero);
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, value, zero);
   }
   unsigned fromWidth = from.getIntOrFloatBitWidth();
   unsigned toWidth = to.getIntOrFloatBitWidth();
@@ -115,20 +110,18 @@ Value castScalar(OpBuilder &b, Location loc, Value value, Type from, Type to) {
   return value; // Same width, other signedness: the bits stay.
 }
 
-Value toSignlessTensor(OpBuilder &b, Location loc, Value tensor) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  Type signless = signlessType(type.getElementType());
-  if (signless == type.getElementType())
-    return tensor;
-  return tensor::BitcastOp::create(b, loc, type.clone(signless), tensor);
+Value toSignlessScalar(OpBuilder &b, Location loc, Value value) {
+  Type signless = signlessType(value.getType());
+  if (signless == value.getType())
+    return value;
+  return UnrealizedConversionCastOp::create(b, loc, signless, value)
+      .getResult(0);
 }
 
-Value fromSignlessTensor(OpBuilder &b, Location loc, Value tensor,
-                         Type elementType) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  if (type.getElementType() == elementType)
-    return tensor;
-  return tensor::BitcastOp::create(b, loc, type.clone(elementType), tensor);
+Value fromSignlessScalar(OpBuilder &b, Location loc, Value value, Type type) {
+  if (value.getType() == type)
+    return value;
+  return UnrealizedConversionCastOp::create(b, loc, type, value).getResult(0);
 }
 
 Value lowestValue(OpBuilder &b, Location loc, Type type, bool isUnsigned) {
@@ -178,7 +171,7 @@ static std::string shapeString(llvm::ArrayRef<int64_t> shape) {
 
 FailureOr<llvm::SmallVector<OpFoldResult>>
 broadcastSizes(NodeContext &ctx, llvm::ArrayRef<Value> operands,
-               llvm::ArrayRef<int64_t> ranks) {
+               llvm::ArrayRef<int64_t> ranks, llvm::StringRef what) {
   OpBuilder &b = ctx.builder();
   auto rankOf = [&](size_t i) -> int64_t {
     if (!ranks.empty())
@@ -200,7 +193,8 @@ broadcastSizes(NodeContext &ctx, llvm::ArrayRef<Value> operands,
       int64_t j = d - (rank - r);
       if (j < 0)
         continue;
-      int64_t size = cast<RankedTensorType>(operands[i].getType()).getDimSize(j);
+      int64_t size =
+          cast<RankedTensorType>(operands[i].getType()).getDimSize(j);
       if (ShapedType::isDynamic(size)) {
         if (!dynamicFrom) {
           dynamicFrom = operands[i];
@@ -217,10 +211,10 @@ broadcastSizes(NodeContext &ctx, llvm::ArrayRef<Value> operands,
                                  .take_front(rankOf(k)));
         };
         return ctx.emitError()
-               << "operands are not broadcastable: input " << *fixedFrom
+               << what << " are not broadcastable: input " << *fixedFrom
                << " has shape " << shapeOf(*fixedFrom) << " and input " << i
-               << " has shape " << shapeOf(i) << " (dimension "
-               << d - rank << ": " << *fixed << " vs " << size << ")";
+               << " has shape " << shapeOf(i) << " (dimension " << d - rank
+               << ": " << *fixed << " vs " << size << ")";
       }
       fixed = size;
       fixedFrom = i;
@@ -288,11 +282,6 @@ AffineMap reducedIndexingMap(MLIRContext *ctx, unsigned numLoops,
 // linalg builders
 //===----------------------------------------------------------------------===//
 
-Value splatTensor(OpBuilder &b, Location loc, llvm::ArrayRef<OpFoldResult> sizes,
-                  Value value) {
-  return filledTensor(b, loc, sizes, value);
-}
-
 Value buildParallelGeneric(OpBuilder &b, Location loc, ValueRange inputs,
                            llvm::ArrayRef<AffineMap> maps,
                            llvm::ArrayRef<OpFoldResult> outSizes,
@@ -306,7 +295,12 @@ Value buildParallelGeneric(OpBuilder &b, Location loc, ValueRange inputs,
   auto generic = linalg::GenericOp::create(
       b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, allMaps,
       iterators, [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
-        Value result = body(nested, nestedLoc, args.drop_back());
+        llvm::SmallVector<Value> scalars;
+        for (Value arg : args.drop_back())
+          scalars.push_back(toSignlessScalar(nested, nestedLoc, arg));
+        Value result = fromSignlessScalar(nested, nestedLoc,
+                                          body(nested, nestedLoc, scalars),
+                                          resultElementType);
         linalg::YieldOp::create(nested, nestedLoc, result);
       });
   return generic.getResult(0);
@@ -326,13 +320,12 @@ FailureOr<Value> buildBroadcastElementwise(NodeContext &ctx,
   llvm::SmallVector<AffineMap> maps;
   for (Value operand : operands) {
     auto type = cast<RankedTensorType>(operand.getType());
-    inputs.push_back(toSignlessTensor(b, loc, operand));
+    inputs.push_back(operand);
     maps.push_back(broadcastIndexingMap(ctx.context(), type.getShape(), *sizes,
                                         sizes->size()));
   }
-  Value result = buildParallelGeneric(b, loc, inputs, maps, *sizes,
-                                      signlessType(resultElementType), body);
-  return fromSignlessTensor(b, loc, result, resultElementType);
+  return buildParallelGeneric(b, loc, inputs, maps, *sizes, resultElementType,
+                              body);
 }
 
 llvm::SmallVector<OpFoldResult> sizesWithout(OpBuilder &b, Location loc,
@@ -351,7 +344,7 @@ Value buildReduction(OpBuilder &b, Location loc, Value input,
                      ReductionBody body, Value extra) {
   auto type = cast<RankedTensorType>(input.getType());
   unsigned rank = type.getRank();
-  Value acc = splatTensor(b, loc, sizesWithout(b, loc, input, dims), init);
+  Value acc = filledTensor(b, loc, sizesWithout(b, loc, input, dims), init);
   MLIRContext *ctx = b.getContext();
   llvm::SmallVector<Value> inputs = {input};
   llvm::SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank)};
@@ -368,8 +361,10 @@ Value buildReduction(OpBuilder &b, Location loc, Value input,
   auto generic = linalg::GenericOp::create(
       b, loc, TypeRange{acc.getType()}, inputs, ValueRange{acc}, maps,
       iterators, [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
-        Value result = body(nested, nestedLoc, args[0],
-                            extra ? args[1] : Value(), args.back());
+        Value element = toSignlessScalar(nested, nestedLoc, args[0]);
+        Value other =
+            extra ? toSignlessScalar(nested, nestedLoc, args[1]) : Value();
+        Value result = body(nested, nestedLoc, element, other, args.back());
         linalg::YieldOp::create(nested, nestedLoc, result);
       });
   return generic.getResult(0);
@@ -386,9 +381,8 @@ Value elementCount(OpBuilder &b, Location loc, Value tensor,
       continue;
     }
     Value size = tensor::DimOp::create(b, loc, tensor, d);
-    dynamicCount = dynamicCount
-                       ? arith::MulIOp::create(b, loc, dynamicCount, size)
-                       : size;
+    dynamicCount =
+        dynamicCount ? arith::MulIOp::create(b, loc, dynamicCount, size) : size;
   }
   if (!dynamicCount)
     return scalarConstant(b, loc, type, static_cast<double>(staticCount));
@@ -438,11 +432,10 @@ Value insertUnitDims(OpBuilder &b, Location loc, Value tensor,
     else
       sizes.push_back(sourceSizes[next++]);
   }
-  auto resultType = RankedTensorType::get(staticShape(sizes),
-                                          type.getElementType());
-  return tensor::ExpandShapeOp::create(b, loc, resultType, tensor,
-                                       unitDimReassociation(rank, unitDims),
-                                       sizes);
+  auto resultType =
+      RankedTensorType::get(staticShape(sizes), type.getElementType());
+  return tensor::ExpandShapeOp::create(
+      b, loc, resultType, tensor, unitDimReassociation(rank, unitDims), sizes);
 }
 
 Value dropUnitDims(OpBuilder &b, Location loc, Value tensor,
@@ -548,6 +541,213 @@ static LogicalResult finish(NodeContext &ctx, FailureOr<Value> result) {
 }
 
 //===----------------------------------------------------------------------===//
+// Folding at import time
+//===----------------------------------------------------------------------===//
+//
+// Exported graphs compute shapes and indices with small integer tensors
+// (Shape -> Gather -> Add/Mul/Div -> Concat -> Reshape). When every operand
+// is a small constant, the result is folded into an `arith.constant`, so
+// that the shape consumers see constants and static types.
+
+namespace {
+/// One element of a constant being folded: `i` for integers (the value
+/// sign- or zero-extended from the element width as its type says; bool is
+/// 0 or 1), `f` for floats.
+struct Scalar {
+  int64_t i = 0;
+  double f = 0.0;
+};
+} // namespace
+
+/// Largest constant that is folded.
+static constexpr int64_t kMaxFoldElements = 1024;
+
+/// `value` wrapped to the width and signedness of integer type `type`.
+static int64_t normalizeInt(int64_t value, Type type) {
+  unsigned width = type.getIntOrFloatBitWidth();
+  if (width == 1)
+    return value & 1;
+  if (width >= 64)
+    return value;
+  if (isUnsignedLike(type))
+    return static_cast<int64_t>(static_cast<uint64_t>(value) &
+                                ((uint64_t(1) << width) - 1));
+  return llvm::SignExtend64(static_cast<uint64_t>(value), width);
+}
+
+/// The elements of `value` when it is a small constant of static shape.
+static std::optional<llvm::SmallVector<Scalar>> foldableConstant(Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || !type.hasStaticShape() ||
+      type.getNumElements() > kMaxFoldElements)
+    return std::nullopt;
+  Type elementType = type.getElementType();
+  llvm::SmallVector<Scalar> result;
+  if (isa<FloatType>(elementType)) {
+    std::optional<llvm::SmallVector<double>> values =
+        NodeContext::constantFloats(value);
+    if (!values)
+      return std::nullopt;
+    for (double v : *values)
+      result.push_back({0, v});
+  } else if (isa<IntegerType>(elementType)) {
+    std::optional<llvm::SmallVector<int64_t>> values =
+        NodeContext::constantInts(value);
+    if (!values)
+      return std::nullopt;
+    for (int64_t v : *values)
+      result.push_back({normalizeInt(v, elementType), 0.0});
+  } else {
+    return std::nullopt;
+  }
+  if (static_cast<int64_t>(result.size()) != type.getNumElements())
+    return std::nullopt;
+  return result;
+}
+
+/// An `arith.constant` of `type` holding `values`.
+static Value buildConstant(OpBuilder &b, Location loc, RankedTensorType type,
+                           llvm::ArrayRef<Scalar> values) {
+  Type elementType = type.getElementType();
+  if (auto floatType = dyn_cast<FloatType>(elementType)) {
+    llvm::SmallVector<llvm::APFloat> floats;
+    for (const Scalar &s : values) {
+      llvm::APFloat v(s.f);
+      bool lost = false;
+      v.convert(floatType.getFloatSemantics(),
+                llvm::APFloat::rmNearestTiesToEven, &lost);
+      floats.push_back(v);
+    }
+    return arith::ConstantOp::create(b, loc,
+                                     DenseElementsAttr::get(type, floats));
+  }
+  if (elementType.isInteger(1)) {
+    llvm::SmallVector<bool> bools;
+    for (const Scalar &s : values)
+      bools.push_back(s.i != 0);
+    return arith::ConstantOp::create(b, loc,
+                                     DenseElementsAttr::get(type, bools));
+  }
+  unsigned width = elementType.getIntOrFloatBitWidth();
+  llvm::SmallVector<llvm::APInt> ints;
+  for (const Scalar &s : values)
+    ints.emplace_back(width, static_cast<uint64_t>(s.i), /*isSigned=*/false,
+                      /*implicitTrunc=*/true);
+  return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, ints));
+}
+
+using FoldFn =
+    llvm::function_ref<std::optional<Scalar>(llvm::ArrayRef<Scalar>)>;
+
+/// Folds an elementwise op over constant `operands` (numpy broadcasting)
+/// into a constant of `resultElementType`; nullopt when some operand is
+/// not a small constant, the shapes do not broadcast (the regular path
+/// reports that) or `fn` declines an element.
+static std::optional<Value> tryFold(NodeContext &ctx,
+                                    llvm::ArrayRef<Value> operands,
+                                    Type resultElementType, FoldFn fn) {
+  llvm::SmallVector<llvm::SmallVector<Scalar>> constants;
+  llvm::SmallVector<llvm::ArrayRef<int64_t>> shapes;
+  int64_t rank = 0;
+  for (Value operand : operands) {
+    std::optional<llvm::SmallVector<Scalar>> values = foldableConstant(operand);
+    if (!values)
+      return std::nullopt;
+    constants.push_back(std::move(*values));
+    shapes.push_back(cast<RankedTensorType>(operand.getType()).getShape());
+    rank = std::max<int64_t>(rank, shapes.back().size());
+  }
+  llvm::SmallVector<int64_t> shape(rank, 1);
+  for (llvm::ArrayRef<int64_t> s : shapes) {
+    for (int64_t j = 0, r = s.size(); j < r; ++j) {
+      int64_t &out = shape[j + rank - r];
+      if (s[j] == 1 || s[j] == out)
+        continue;
+      if (out != 1)
+        return std::nullopt;
+      out = s[j];
+    }
+  }
+  int64_t count = 1;
+  for (int64_t d : shape)
+    count *= d;
+  if (count > kMaxFoldElements)
+    return std::nullopt;
+
+  llvm::SmallVector<Scalar> results;
+  llvm::SmallVector<int64_t> index(rank, 0);
+  llvm::SmallVector<Scalar> args(operands.size());
+  for (int64_t n = 0; n < count; ++n) {
+    for (auto [k, s] : llvm::enumerate(shapes)) {
+      int64_t flat = 0, r = s.size();
+      for (int64_t j = 0; j < r; ++j)
+        flat = flat * s[j] + (s[j] == 1 ? 0 : index[j + rank - r]);
+      args[k] = constants[k][flat];
+    }
+    std::optional<Scalar> result = fn(args);
+    if (!result)
+      return std::nullopt;
+    if (isa<IntegerType>(resultElementType))
+      result->i = normalizeInt(result->i, resultElementType);
+    results.push_back(*result);
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      if (++index[d] < shape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  return buildConstant(ctx.builder(), ctx.loc(),
+                       RankedTensorType::get(shape, resultElementType),
+                       results);
+}
+
+/// Folds, or builds the elementwise op; binds output 0 either way.
+static LogicalResult foldOrBuild(NodeContext &ctx,
+                                 llvm::ArrayRef<Value> operands,
+                                 Type resultElementType, FoldFn fold,
+                                 ScalarBody body) {
+  if (std::optional<Value> folded =
+          tryFold(ctx, operands, resultElementType, fold)) {
+    ctx.setResult(0, *folded);
+    return success();
+  }
+  FailureOr<Value> result =
+      buildBroadcastElementwise(ctx, operands, resultElementType, body);
+  if (failed(result))
+    return failure();
+  ctx.setResult(0, *result);
+  return success();
+}
+
+/// ONNX Cast of one folded element; declines float -> int conversions that
+/// are out of range (undefined in ONNX).
+static std::optional<Scalar> castFolded(Scalar x, Type from, Type to) {
+  bool fromFloat = isa<FloatType>(from);
+  if (isa<FloatType>(to)) {
+    if (fromFloat)
+      return Scalar{0, x.f};
+    double v = isUnsignedLike(from) && from.getIntOrFloatBitWidth() == 64
+                   ? static_cast<double>(static_cast<uint64_t>(x.i))
+                   : static_cast<double>(x.i);
+    return Scalar{0, v};
+  }
+  if (to.isInteger(1))
+    return Scalar{fromFloat ? int64_t(x.f != 0.0) : int64_t(x.i != 0), 0.0};
+  if (!fromFloat)
+    return Scalar{x.i, 0.0}; // Wrapped to `to` by the caller.
+  double t = std::trunc(x.f);
+  unsigned width = to.getIntOrFloatBitWidth();
+  double lo = isUnsignedLike(to) ? 0.0 : -std::ldexp(1.0, width - 1);
+  double hi =
+      isUnsignedLike(to) ? std::ldexp(1.0, width) : std::ldexp(1.0, width - 1);
+  if (!(t >= lo && t < hi))
+    return std::nullopt;
+  if (isUnsignedLike(to))
+    return Scalar{static_cast<int64_t>(static_cast<uint64_t>(t)), 0.0};
+  return Scalar{static_cast<int64_t>(t), 0.0};
+}
+
+//===----------------------------------------------------------------------===//
 // Binary arithmetic: Add, Sub, Mul, Div, Pow, Sum, Max, Min, Mean
 //===----------------------------------------------------------------------===//
 
@@ -615,9 +815,55 @@ static Value arithInt(OpBuilder &b, Location loc, Arith kind, Value x, Value y,
   llvm_unreachable("unknown arithmetic kind");
 }
 
-/// Folds `kind` over all scalars of the body, in input order.
-static Value foldArith(OpBuilder &b, Location loc, Arith kind, Type type,
-                       ValueRange args) {
+/// `kind` on two folded elements of ONNX type `type`, with the semantics of
+/// the IR built for it.
+static Scalar arithFolded(Arith kind, Type type, Scalar x, Scalar y) {
+  if (isa<FloatType>(type)) {
+    double a = x.f, c = y.f;
+    bool nan = std::isnan(a) || std::isnan(c);
+    switch (kind) {
+    case Arith::Add:
+      return {0, a + c};
+    case Arith::Sub:
+      return {0, a - c};
+    case Arith::Mul:
+      return {0, a * c};
+    case Arith::Div:
+      return {0, a / c};
+    case Arith::Max:
+      return {0, nan ? std::nan("") : std::max(a, c)};
+    case Arith::Min:
+      return {0, nan ? std::nan("") : std::min(a, c)};
+    }
+  }
+  bool isUnsigned = isUnsignedLike(type);
+  uint64_t a = static_cast<uint64_t>(x.i), c = static_cast<uint64_t>(y.i);
+  switch (kind) {
+  case Arith::Add:
+    return {static_cast<int64_t>(a + c)};
+  case Arith::Sub:
+    return {static_cast<int64_t>(a - c)};
+  case Arith::Mul:
+    return {static_cast<int64_t>(a * c)};
+  case Arith::Div:
+    if (c == 0)
+      return x;
+    if (isUnsigned)
+      return {static_cast<int64_t>(a / c)};
+    if (y.i == -1)
+      return {static_cast<int64_t>(0 - a)};
+    return {x.i / y.i};
+  case Arith::Max:
+    return (isUnsigned ? a >= c : x.i >= y.i) ? x : y;
+  case Arith::Min:
+    return (isUnsigned ? a <= c : x.i <= y.i) ? x : y;
+  }
+  llvm_unreachable("unknown arithmetic kind");
+}
+
+/// Combines all scalars of the body with `kind`, in input order.
+static Value combineArith(OpBuilder &b, Location loc, Arith kind, Type type,
+                          ValueRange args) {
   if (isa<FloatType>(type)) {
     Value acc = promoteScalar(b, loc, args[0]);
     for (Value arg : args.drop_front())
@@ -642,12 +888,14 @@ static LogicalResult convertBinaryArith(NodeContext &ctx) {
                             "input 0")))
     return failure();
   Type type = elementTypeOf((*operands)[0]);
-  return finish(ctx, buildBroadcastElementwise(
-                         ctx, *operands, type,
-                         [&](OpBuilder &b, Location loc, ValueRange args) {
-                           return foldArith(b, loc, kind, signlessType(type),
-                                            args);
-                         }));
+  return foldOrBuild(
+      ctx, *operands, type,
+      [&](llvm::ArrayRef<Scalar> args) -> std::optional<Scalar> {
+        return arithFolded(kind, type, args[0], args[1]);
+      },
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        return combineArith(b, loc, kind, type, args);
+      });
 }
 
 /// Max, Min, Sum, Mean: one or more operands broadcast together.
@@ -666,21 +914,27 @@ static LogicalResult convertVariadicArith(NodeContext &ctx) {
     return failure();
   Type type = elementTypeOf((*operands)[0]);
   size_t count = operands->size();
-  return finish(
-      ctx, buildBroadcastElementwise(
-               ctx, *operands, type,
-               [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
-                 if (!isMean)
-                   return foldArith(b, loc, kind, signlessType(type), args);
-                 Value acc = promoteScalar(b, loc, args[0]);
-                 for (Value arg : args.drop_front())
-                   acc = arith::AddFOp::create(b, loc, acc,
-                                               promoteScalar(b, loc, arg));
-                 Value n = scalarConstant(b, loc, acc.getType(),
-                                          static_cast<double>(count));
-                 acc = arith::DivFOp::create(b, loc, acc, n);
-                 return demoteScalar(b, loc, acc, type);
-               }));
+  return foldOrBuild(
+      ctx, *operands, type,
+      [&](llvm::ArrayRef<Scalar> args) -> std::optional<Scalar> {
+        Scalar acc = args[0];
+        for (const Scalar &arg : args.drop_front())
+          acc = arithFolded(kind, type, acc, arg);
+        if (isMean)
+          acc.f /= static_cast<double>(count);
+        return acc;
+      },
+      [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+        if (!isMean)
+          return combineArith(b, loc, kind, type, args);
+        Value acc = promoteScalar(b, loc, args[0]);
+        for (Value arg : args.drop_front())
+          acc = arith::AddFOp::create(b, loc, acc, promoteScalar(b, loc, arg));
+        Value n =
+            scalarConstant(b, loc, acc.getType(), static_cast<double>(count));
+        acc = arith::DivFOp::create(b, loc, acc, n);
+        return demoteScalar(b, loc, acc, type);
+      });
 }
 
 /// Pow: floating-point base, floating-point or integer exponent; the result
@@ -692,8 +946,8 @@ static LogicalResult convertPow(NodeContext &ctx) {
   if (failed(operands))
     return failure();
   Value base = (*operands)[0], exponent = (*operands)[1];
-  if (failed(checkTypeClass(ctx, base, TypeClass::Float,
-                            "the base (input 0)")) ||
+  if (failed(
+          checkTypeClass(ctx, base, TypeClass::Float, "the base (input 0)")) ||
       failed(checkTypeClass(ctx, exponent, TypeClass::FloatOrInt,
                             "the exponent (input 1)")))
     return failure();
@@ -752,15 +1006,16 @@ static Value reciprocalFn(OpBuilder &b, Location loc, Value x) {
 static Value sigmoidFn(OpBuilder &b, Location loc, Value x) {
   Value one = constantLike(b, loc, x, 1.0);
   Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
-  return arith::DivFOp::create(b, loc, one, arith::AddFOp::create(b, loc, one, e));
+  return arith::DivFOp::create(b, loc, one,
+                               arith::AddFOp::create(b, loc, one, e));
 }
 /// softplus(x) = max(x, 0) + log1p(exp(-|x|)), stable for large |x|.
 static Value softplusFn(OpBuilder &b, Location loc, Value x) {
   Value zero = constantLike(b, loc, x, 0.0);
   Value positive = arith::MaximumFOp::create(b, loc, x, zero);
-  Value negAbs =
-      arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, x));
-  Value tail = math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, negAbs));
+  Value negAbs = arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, x));
+  Value tail =
+      math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, negAbs));
   return arith::AddFOp::create(b, loc, positive, tail);
 }
 /// 0.5 x (1 + erf(x / sqrt 2)).
@@ -768,9 +1023,11 @@ static Value geluErfFn(OpBuilder &b, Location loc, Value x) {
   Value half = constantLike(b, loc, x, 0.5);
   Value one = constantLike(b, loc, x, 1.0);
   Value invSqrt2 = constantLike(b, loc, x, M_SQRT1_2);
-  Value e = math::ErfOp::create(b, loc, arith::MulFOp::create(b, loc, x, invSqrt2));
+  Value e =
+      math::ErfOp::create(b, loc, arith::MulFOp::create(b, loc, x, invSqrt2));
   Value hx = arith::MulFOp::create(b, loc, half, x);
-  return arith::MulFOp::create(b, loc, hx, arith::AddFOp::create(b, loc, one, e));
+  return arith::MulFOp::create(b, loc, hx,
+                               arith::AddFOp::create(b, loc, one, e));
 }
 /// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
 static Value geluTanhFn(OpBuilder &b, Location loc, Value x) {
@@ -782,9 +1039,11 @@ static Value geluTanhFn(OpBuilder &b, Location loc, Value x) {
   Value inner = arith::MulFOp::create(
       b, loc, x,
       arith::AddFOp::create(b, loc, one, arith::MulFOp::create(b, loc, a, x2)));
-  Value t = math::TanhOp::create(b, loc, arith::MulFOp::create(b, loc, c, inner));
+  Value t =
+      math::TanhOp::create(b, loc, arith::MulFOp::create(b, loc, c, inner));
   Value hx = arith::MulFOp::create(b, loc, half, x);
-  return arith::MulFOp::create(b, loc, hx, arith::AddFOp::create(b, loc, one, t));
+  return arith::MulFOp::create(b, loc, hx,
+                               arith::AddFOp::create(b, loc, one, t));
 }
 
 /// Elementwise map of one floating-point tensor through `fn` (computed in
@@ -798,7 +1057,15 @@ static FailureOr<Value> mapFloat(NodeContext &ctx, Value input, FloatFn fn) {
       });
 }
 
-template <FloatFn fn>
+using FoldedFloatFn = std::optional<double> (*)(double);
+static std::optional<double> noFolding(double) { return std::nullopt; }
+static std::optional<double> sqrtFolded(double x) { return std::sqrt(x); }
+static std::optional<double> reciprocalFolded(double x) { return 1.0 / x; }
+static std::optional<double> expFolded(double x) { return std::exp(x); }
+static std::optional<double> logFolded(double x) { return std::log(x); }
+
+/// A unary op on floats; `folded` evaluates it on constants (or declines).
+template <FloatFn fn, FoldedFloatFn folded = noFolding>
 static LogicalResult convertUnaryFloat(NodeContext &ctx) {
   if (failed(ctx.checkInputCount(1, 1)) || failed(ctx.checkAttributes({})))
     return failure();
@@ -806,6 +1073,17 @@ static LogicalResult convertUnaryFloat(NodeContext &ctx) {
   if (failed(input) ||
       failed(checkTypeClass(ctx, *input, TypeClass::Float, "input 0")))
     return failure();
+  if (std::optional<Value> result =
+          tryFold(ctx, {*input}, elementTypeOf(*input),
+                  [&](llvm::ArrayRef<Scalar> args) -> std::optional<Scalar> {
+                    std::optional<double> value = folded(args[0].f);
+                    if (!value)
+                      return std::nullopt;
+                    return Scalar{0, *value};
+                  })) {
+    ctx.setResult(0, *result);
+    return success();
+  }
   return finish(ctx, mapFloat(ctx, *input, fn));
 }
 
@@ -822,38 +1100,59 @@ static LogicalResult convertSignedUnary(NodeContext &ctx) {
     return failure();
   Type type = elementTypeOf(*input);
   bool isUnsigned = isUnsignedLike(type);
-  return finish(
-      ctx, buildBroadcastElementwise(
-               ctx, {*input}, type,
-               [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
-                 Value x = args[0];
-                 if (isa<FloatType>(type)) {
-                   switch (kind) {
-                   case SignedUnary::Neg:
-                     return arith::NegFOp::create(b, loc, x);
-                   case SignedUnary::Abs:
-                     return math::AbsFOp::create(b, loc, x);
-                   case SignedUnary::Relu:
-                     return arith::MaximumFOp::create(
-                         b, loc, x, constantLike(b, loc, x, 0.0));
-                   }
-                 }
-                 Value zero = constantLike(b, loc, x, 0);
-                 switch (kind) {
-                 case SignedUnary::Neg:
-                   return arith::SubIOp::create(b, loc, zero, x);
-                 case SignedUnary::Abs:
-                   if (isUnsigned)
-                     return x;
-                   return arith::MaxSIOp::create(
-                       b, loc, x, arith::SubIOp::create(b, loc, zero, x));
-                 case SignedUnary::Relu:
-                   if (isUnsigned)
-                     return x;
-                   return arith::MaxSIOp::create(b, loc, x, zero);
-                 }
-                 llvm_unreachable("unknown unary kind");
-               }));
+  auto fold = [&](llvm::ArrayRef<Scalar> args) -> std::optional<Scalar> {
+    Scalar x = args[0];
+    if (isa<FloatType>(type)) {
+      switch (kind) {
+      case SignedUnary::Neg:
+        return Scalar{0, -x.f};
+      case SignedUnary::Abs:
+        return Scalar{0, std::fabs(x.f)};
+      case SignedUnary::Relu:
+        return Scalar{0, std::isnan(x.f) ? x.f : std::max(x.f, 0.0)};
+      }
+    }
+    uint64_t u = static_cast<uint64_t>(x.i);
+    switch (kind) {
+    case SignedUnary::Neg:
+      return Scalar{static_cast<int64_t>(0 - u)};
+    case SignedUnary::Abs:
+      return isUnsigned || x.i >= 0 ? x : Scalar{static_cast<int64_t>(0 - u)};
+    case SignedUnary::Relu:
+      return isUnsigned || x.i >= 0 ? x : Scalar{};
+    }
+    llvm_unreachable("unknown unary kind");
+  };
+  return foldOrBuild(ctx, {*input}, type, fold,
+                     [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+                       Value x = args[0];
+                       if (isa<FloatType>(type)) {
+                         switch (kind) {
+                         case SignedUnary::Neg:
+                           return arith::NegFOp::create(b, loc, x);
+                         case SignedUnary::Abs:
+                           return math::AbsFOp::create(b, loc, x);
+                         case SignedUnary::Relu:
+                           return arith::MaximumFOp::create(
+                               b, loc, x, constantLike(b, loc, x, 0.0));
+                         }
+                       }
+                       Value zero = constantLike(b, loc, x, 0);
+                       switch (kind) {
+                       case SignedUnary::Neg:
+                         return arith::SubIOp::create(b, loc, zero, x);
+                       case SignedUnary::Abs:
+                         if (isUnsigned)
+                           return x;
+                         return arith::MaxSIOp::create(
+                             b, loc, x, arith::SubIOp::create(b, loc, zero, x));
+                       case SignedUnary::Relu:
+                         if (isUnsigned)
+                           return x;
+                         return arith::MaxSIOp::create(b, loc, x, zero);
+                       }
+                       llvm_unreachable("unknown unary kind");
+                     });
 }
 
 /// LeakyRelu: x < 0 ? alpha x : x.
@@ -876,8 +1175,8 @@ static LogicalResult convertLeakyRelu(NodeContext &ctx) {
                                b, loc, x, constantLike(b, loc, x, *alpha));
                            Value isNeg = arith::CmpFOp::create(
                                b, loc, arith::CmpFPredicate::OLT, x, zero);
-                           Value r =
-                               arith::SelectOp::create(b, loc, isNeg, scaled, x);
+                           Value r = arith::SelectOp::create(b, loc, isNeg,
+                                                             scaled, x);
                            return demoteScalar(b, loc, r, type);
                          }));
 }
@@ -902,8 +1201,7 @@ static LogicalResult convertGelu(NodeContext &ctx) {
 
 /// com.microsoft FastGelu (tanh form) and BiasGelu (erf form): gelu(X + bias)
 /// with an optional (FastGelu) or required (BiasGelu) bias.
-template <bool isTanh>
-static LogicalResult convertBiasGelu(NodeContext &ctx) {
+template <bool isTanh> static LogicalResult convertBiasGelu(NodeContext &ctx) {
   if (failed(ctx.checkInputCount(isTanh ? 1 : 2, 2)) ||
       failed(ctx.checkAttributes({})))
     return failure();
@@ -917,8 +1215,8 @@ static LogicalResult convertBiasGelu(NodeContext &ctx) {
       return failure();
     FailureOr<llvm::SmallVector<OpFoldResult>> sizes =
         broadcastSizes(ctx, {*input});
-    if (failed(sizes) || failed(checkBroadcastableTo(ctx, bias, *sizes,
-                                                     "the bias (input 1)")))
+    if (failed(sizes) ||
+        failed(checkBroadcastableTo(ctx, bias, *sizes, "the bias (input 1)")))
       return failure();
     operands.push_back(bias);
   }
@@ -942,8 +1240,7 @@ static LogicalResult convertBiasGelu(NodeContext &ctx) {
 
 enum class Compare { Eq, Lt, Gt, Le, Ge };
 
-template <Compare kind>
-static LogicalResult convertCompare(NodeContext &ctx) {
+template <Compare kind> static LogicalResult convertCompare(NodeContext &ctx) {
   if (failed(ctx.checkInputCount(2, 2)) || failed(ctx.checkAttributes({})))
     return failure();
   FailureOr<llvm::SmallVector<Value>> operands = requiredInputs(ctx, 2);
@@ -955,62 +1252,91 @@ static LogicalResult convertCompare(NodeContext &ctx) {
     return failure();
   Type type = elementTypeOf((*operands)[0]);
   bool isUnsigned = isUnsignedLike(type);
-  return finish(
-      ctx, buildBroadcastElementwise(
-               ctx, *operands, ctx.builder().getI1Type(),
-               [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
-                 Value x = args[0], y = args[1];
-                 if (isa<FloatType>(type)) {
-                   arith::CmpFPredicate predicate;
-                   switch (kind) {
-                   case Compare::Eq:
-                     predicate = arith::CmpFPredicate::OEQ;
-                     break;
-                   case Compare::Lt:
-                     predicate = arith::CmpFPredicate::OLT;
-                     break;
-                   case Compare::Gt:
-                     predicate = arith::CmpFPredicate::OGT;
-                     break;
-                   case Compare::Le:
-                     predicate = arith::CmpFPredicate::OLE;
-                     break;
-                   case Compare::Ge:
-                     predicate = arith::CmpFPredicate::OGE;
-                     break;
-                   }
-                   return arith::CmpFOp::create(b, loc, predicate, x, y);
-                 }
-                 arith::CmpIPredicate predicate;
-                 switch (kind) {
-                 case Compare::Eq:
-                   predicate = arith::CmpIPredicate::eq;
-                   break;
-                 case Compare::Lt:
-                   predicate = isUnsigned ? arith::CmpIPredicate::ult
-                                          : arith::CmpIPredicate::slt;
-                   break;
-                 case Compare::Gt:
-                   predicate = isUnsigned ? arith::CmpIPredicate::ugt
-                                          : arith::CmpIPredicate::sgt;
-                   break;
-                 case Compare::Le:
-                   predicate = isUnsigned ? arith::CmpIPredicate::ule
-                                          : arith::CmpIPredicate::sle;
-                   break;
-                 case Compare::Ge:
-                   predicate = isUnsigned ? arith::CmpIPredicate::uge
-                                          : arith::CmpIPredicate::sge;
-                   break;
-                 }
-                 return arith::CmpIOp::create(b, loc, predicate, x, y);
-               }));
+  auto fold = [&](llvm::ArrayRef<Scalar> args) -> std::optional<Scalar> {
+    int order; // -1, 0, 1, or 2 for unordered.
+    if (isa<FloatType>(type)) {
+      double x = args[0].f, y = args[1].f;
+      order = (std::isnan(x) || std::isnan(y)) ? 2 : (x < y ? -1 : x > y);
+    } else if (isUnsigned) {
+      uint64_t x = args[0].i, y = args[1].i;
+      order = x < y ? -1 : x > y;
+    } else {
+      int64_t x = args[0].i, y = args[1].i;
+      order = x < y ? -1 : x > y;
+    }
+    bool r = false;
+    switch (kind) {
+    case Compare::Eq:
+      r = order == 0;
+      break;
+    case Compare::Lt:
+      r = order == -1;
+      break;
+    case Compare::Gt:
+      r = order == 1;
+      break;
+    case Compare::Le:
+      r = order == -1 || order == 0;
+      break;
+    case Compare::Ge:
+      r = order == 1 || order == 0;
+      break;
+    }
+    return Scalar{r};
+  };
+  return foldOrBuild(ctx, *operands, ctx.builder().getI1Type(), fold,
+                     [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+                       Value x = args[0], y = args[1];
+                       if (isa<FloatType>(type)) {
+                         arith::CmpFPredicate predicate;
+                         switch (kind) {
+                         case Compare::Eq:
+                           predicate = arith::CmpFPredicate::OEQ;
+                           break;
+                         case Compare::Lt:
+                           predicate = arith::CmpFPredicate::OLT;
+                           break;
+                         case Compare::Gt:
+                           predicate = arith::CmpFPredicate::OGT;
+                           break;
+                         case Compare::Le:
+                           predicate = arith::CmpFPredicate::OLE;
+                           break;
+                         case Compare::Ge:
+                           predicate = arith::CmpFPredicate::OGE;
+                           break;
+                         }
+                         return arith::CmpFOp::create(b, loc, predicate, x, y);
+                       }
+                       arith::CmpIPredicate predicate;
+                       switch (kind) {
+                       case Compare::Eq:
+                         predicate = arith::CmpIPredicate::eq;
+                         break;
+                       case Compare::Lt:
+                         predicate = isUnsigned ? arith::CmpIPredicate::ult
+                                                : arith::CmpIPredicate::slt;
+                         break;
+                       case Compare::Gt:
+                         predicate = isUnsigned ? arith::CmpIPredicate::ugt
+                                                : arith::CmpIPredicate::sgt;
+                         break;
+                       case Compare::Le:
+                         predicate = isUnsigned ? arith::CmpIPredicate::ule
+                                                : arith::CmpIPredicate::sle;
+                         break;
+                       case Compare::Ge:
+                         predicate = isUnsigned ? arith::CmpIPredicate::uge
+                                                : arith::CmpIPredicate::sge;
+                         break;
+                       }
+                       return arith::CmpIOp::create(b, loc, predicate, x, y);
+                     });
 }
 
 enum class Logic { And, Or, Xor };
 
-template <Logic kind>
-static LogicalResult convertLogic(NodeContext &ctx) {
+template <Logic kind> static LogicalResult convertLogic(NodeContext &ctx) {
   if (failed(ctx.checkInputCount(2, 2)) || failed(ctx.checkAttributes({})))
     return failure();
   FailureOr<llvm::SmallVector<Value>> operands = requiredInputs(ctx, 2);
@@ -1018,23 +1344,30 @@ static LogicalResult convertLogic(NodeContext &ctx) {
       failed(checkTypeClass(ctx, (*operands)[0], TypeClass::Bool, "input 0")) ||
       failed(checkTypeClass(ctx, (*operands)[1], TypeClass::Bool, "input 1")))
     return failure();
-  return finish(ctx, buildBroadcastElementwise(
-                         ctx, *operands, ctx.builder().getI1Type(),
-                         [&](OpBuilder &b, Location loc,
-                             ValueRange args) -> Value {
-                           switch (kind) {
-                           case Logic::And:
-                             return arith::AndIOp::create(b, loc, args[0],
-                                                          args[1]);
-                           case Logic::Or:
-                             return arith::OrIOp::create(b, loc, args[0],
-                                                         args[1]);
-                           case Logic::Xor:
-                             return arith::XOrIOp::create(b, loc, args[0],
-                                                          args[1]);
-                           }
-                           llvm_unreachable("unknown logic kind");
-                         }));
+  auto fold = [&](llvm::ArrayRef<Scalar> args) -> std::optional<Scalar> {
+    int64_t x = args[0].i, y = args[1].i;
+    switch (kind) {
+    case Logic::And:
+      return Scalar{x & y};
+    case Logic::Or:
+      return Scalar{x | y};
+    case Logic::Xor:
+      return Scalar{x ^ y};
+    }
+    llvm_unreachable("unknown logic kind");
+  };
+  return foldOrBuild(ctx, *operands, ctx.builder().getI1Type(), fold,
+                     [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+                       switch (kind) {
+                       case Logic::And:
+                         return arith::AndIOp::create(b, loc, args[0], args[1]);
+                       case Logic::Or:
+                         return arith::OrIOp::create(b, loc, args[0], args[1]);
+                       case Logic::Xor:
+                         return arith::XOrIOp::create(b, loc, args[0], args[1]);
+                       }
+                       llvm_unreachable("unknown logic kind");
+                     });
 }
 
 static LogicalResult convertNot(NodeContext &ctx) {
@@ -1044,12 +1377,15 @@ static LogicalResult convertNot(NodeContext &ctx) {
   if (failed(input) ||
       failed(checkTypeClass(ctx, *input, TypeClass::Bool, "input 0")))
     return failure();
-  return finish(ctx, buildBroadcastElementwise(
-                         ctx, {*input}, ctx.builder().getI1Type(),
-                         [&](OpBuilder &b, Location loc, ValueRange args) {
-                           Value one = scalarConstant(b, loc, b.getI1Type(), 1);
-                           return arith::XOrIOp::create(b, loc, args[0], one);
-                         }));
+  return foldOrBuild(
+      ctx, {*input}, ctx.builder().getI1Type(),
+      [&](llvm::ArrayRef<Scalar> args) -> std::optional<Scalar> {
+        return Scalar{args[0].i ^ 1};
+      },
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        Value one = scalarConstant(b, loc, b.getI1Type(), 1);
+        return arith::XOrIOp::create(b, loc, args[0], one);
+      });
 }
 
 /// Where(condition, X, Y): three-way broadcasting.
@@ -1063,24 +1399,32 @@ static LogicalResult convertWhere(NodeContext &ctx) {
       failed(checkSameElementType(ctx, {(*operands)[1], (*operands)[2]})))
     return failure();
   Type type = elementTypeOf((*operands)[1]);
-  return finish(ctx, buildBroadcastElementwise(
-                         ctx, *operands, type,
-                         [&](OpBuilder &b, Location loc, ValueRange args) {
-                           return arith::SelectOp::create(b, loc, args[0],
-                                                          args[1], args[2]);
-                         }));
+  return foldOrBuild(
+      ctx, *operands, type,
+      [&](llvm::ArrayRef<Scalar> args) -> std::optional<Scalar> {
+        return args[0].i ? args[1] : args[2];
+      },
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        return arith::SelectOp::create(b, loc, args[0], args[1], args[2]);
+      });
 }
 
 //===----------------------------------------------------------------------===//
 // Cast, CastLike, Clip
 //===----------------------------------------------------------------------===//
 
-static FailureOr<Value> buildCast(NodeContext &ctx, Value input, Type to) {
+static LogicalResult buildCast(NodeContext &ctx, Value input, Type to) {
   Type from = elementTypeOf(input);
-  if (from == to)
-    return input;
-  return buildBroadcastElementwise(
-      ctx, {input}, to, [&](OpBuilder &b, Location loc, ValueRange args) {
+  if (from == to) {
+    ctx.setResult(0, input);
+    return success();
+  }
+  return foldOrBuild(
+      ctx, {input}, to,
+      [&](llvm::ArrayRef<Scalar> args) {
+        return castFolded(args[0], from, to);
+      },
+      [&](OpBuilder &b, Location loc, ValueRange args) {
         return castScalar(b, loc, args[0], from, to);
       });
 }
@@ -1098,7 +1442,7 @@ static LogicalResult convertCast(NodeContext &ctx) {
   if (!target)
     return ctx.emitError() << "unsupported target type "
                            << onnxDataTypeName(*to) << " (attribute 'to')";
-  return finish(ctx, buildCast(ctx, *input, target));
+  return buildCast(ctx, *input, target);
 }
 
 static LogicalResult convertCastLike(NodeContext &ctx) {
@@ -1109,7 +1453,7 @@ static LogicalResult convertCastLike(NodeContext &ctx) {
   FailureOr<Value> like = ctx.requiredInput(1, "target_type");
   if (failed(input) || failed(like))
     return failure();
-  return finish(ctx, buildCast(ctx, *input, elementTypeOf(*like)));
+  return buildCast(ctx, *input, elementTypeOf(*like));
 }
 
 /// Bound of Clip as a scalar: input `index` (opset >= 11, a tensor with one
@@ -1140,8 +1484,8 @@ static FailureOr<Value> clipBound(NodeContext &ctx, size_t index,
                            << ") must be a scalar, got " << boundType;
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   llvm::SmallVector<Value> indices(boundType.getRank(), zero);
-  return Value(tensor::ExtractOp::create(
-      b, loc, toSignlessTensor(b, loc, bound), indices));
+  return toSignlessScalar(b, loc,
+                          tensor::ExtractOp::create(b, loc, bound, indices));
 }
 
 static LogicalResult convertClip(NodeContext &ctx) {
@@ -1164,25 +1508,24 @@ static LogicalResult convertClip(NodeContext &ctx) {
   if (failed(hi))
     return failure();
   bool isUnsigned = isUnsignedLike(type);
-  return finish(ctx, buildBroadcastElementwise(
-                         ctx, {*input}, type,
-                         [&](OpBuilder &b, Location loc, ValueRange args) {
-                           Value x = args[0];
-                           if (isa<FloatType>(type)) {
-                             if (*lo)
-                               x = arith::MaximumFOp::create(b, loc, x, *lo);
-                             if (*hi)
-                               x = arith::MinimumFOp::create(b, loc, x, *hi);
-                             return x;
-                           }
-                           if (*lo)
-                             x = arithInt(b, loc, Arith::Max, x, *lo,
-                                          isUnsigned);
-                           if (*hi)
-                             x = arithInt(b, loc, Arith::Min, x, *hi,
-                                          isUnsigned);
-                           return x;
-                         }));
+  return finish(ctx,
+                buildBroadcastElementwise(
+                    ctx, {*input}, type,
+                    [&](OpBuilder &b, Location loc, ValueRange args) {
+                      Value x = args[0];
+                      if (isa<FloatType>(type)) {
+                        if (*lo)
+                          x = arith::MaximumFOp::create(b, loc, x, *lo);
+                        if (*hi)
+                          x = arith::MinimumFOp::create(b, loc, x, *hi);
+                        return x;
+                      }
+                      if (*lo)
+                        x = arithInt(b, loc, Arith::Max, x, *lo, isUnsigned);
+                      if (*hi)
+                        x = arithInt(b, loc, Arith::Min, x, *hi, isUnsigned);
+                      return x;
+                    }));
 }
 
 //===----------------------------------------------------------------------===//
@@ -1200,13 +1543,14 @@ void registerElementwiseOps(ConverterTable &table) {
   table.add("", "Sum", &convertVariadicArith<Arith::Add>);
   table.add("", "Mean", &convertVariadicArith<Arith::Add, /*isMean=*/true>);
 
-  table.add("", "Sqrt", &convertUnaryFloat<sqrtFn>);
-  table.add("", "Exp", &convertUnaryFloat<expFn>);
-  table.add("", "Log", &convertUnaryFloat<logFn>);
+  table.add("", "Sqrt", &convertUnaryFloat<sqrtFn, sqrtFolded>);
+  table.add("", "Exp", &convertUnaryFloat<expFn, expFolded>);
+  table.add("", "Log", &convertUnaryFloat<logFn, logFolded>);
   table.add("", "Erf", &convertUnaryFloat<erfFn>);
   table.add("", "Tanh", &convertUnaryFloat<tanhFn>);
   table.add("", "Sigmoid", &convertUnaryFloat<sigmoidFn>);
-  table.add("", "Reciprocal", &convertUnaryFloat<reciprocalFn>);
+  table.add("", "Reciprocal",
+            &convertUnaryFloat<reciprocalFn, reciprocalFolded>);
   table.add("", "Softplus", &convertUnaryFloat<softplusFn>);
   table.add("", "Neg", &convertSignedUnary<SignedUnary::Neg>);
   table.add("", "Abs", &convertSignedUnary<SignedUnary::Abs>);

@@ -7,10 +7,12 @@
 // scalars, reductions over a set of dimensions, and adding/removing unit
 // dimensions.
 //
-// Conventions. Values inside `linalg.generic` bodies are signless: tensors
-// of unsigned integers are `tensor.bitcast` to signless ones before a body
-// sees them (and back afterwards), and a converter that needs the
-// signedness reads it from the ONNX-level element type.
+// Conventions. Values inside `linalg.generic` bodies are signless: the
+// builders below turn unsigned block arguments into signless scalars (and
+// an unsigned result back) with `builtin.unrealized_conversion_cast`, which
+// the LLVM lowering folds away (tensor.bitcast does not bufferize in MLIR
+// 22). A converter that needs the signedness reads it from the ONNX-level
+// element type.
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,11 +46,11 @@ Value demoteScalar(OpBuilder &b, Location loc, Value value, Type type);
 /// result is signless.
 Value castScalar(OpBuilder &b, Location loc, Value value, Type from, Type to);
 
-/// Signless view of a tensor (`tensor.bitcast` for unsigned elements).
-Value toSignlessTensor(OpBuilder &b, Location loc, Value tensor);
-/// Back from the signless view to a tensor of `elementType`.
-Value fromSignlessTensor(OpBuilder &b, Location loc, Value tensor,
-                         Type elementType);
+/// An unsigned integer scalar as the signless integer of its width (other
+/// values are returned as is).
+Value toSignlessScalar(OpBuilder &b, Location loc, Value value);
+/// A signless scalar as `type` (which may be unsigned).
+Value fromSignlessScalar(OpBuilder &b, Location loc, Value value, Type type);
 
 //===--- Shapes -----------------------------------------------------------===//
 
@@ -60,10 +62,11 @@ llvm::SmallVector<int64_t> staticShape(llvm::ArrayRef<OpFoldResult> sizes);
 /// empty). Static dimensions other than 1 must agree; a static 1 broadcasts;
 /// two dynamic dimensions are assumed equal, and a dynamic dimension next to
 /// a static one other than 1 is assumed to be that size. Reports the node
-/// when static dimensions disagree.
+/// when static dimensions disagree ("<what> are not broadcastable: ...").
 FailureOr<llvm::SmallVector<OpFoldResult>>
 broadcastSizes(NodeContext &ctx, llvm::ArrayRef<Value> operands,
-               llvm::ArrayRef<int64_t> ranks = {});
+               llvm::ArrayRef<int64_t> ranks = {},
+               llvm::StringRef what = "operands");
 
 /// Checks that `operand` broadcasts unidirectionally to `sizes` (numpy
 /// rules, `operand` may have lower rank); `what` names it in the message.
@@ -83,15 +86,15 @@ AffineMap broadcastIndexingMap(MLIRContext *ctx, llvm::ArrayRef<int64_t> shape,
 AffineMap reducedIndexingMap(MLIRContext *ctx, unsigned numLoops,
                              llvm::ArrayRef<int64_t> reducedDims);
 
-//===--- linalg builders ---------------------------------------------------===//
+//===--- linalg builders
+//---------------------------------------------------===//
 
 /// Body of an elementwise op: signless scalars in, one scalar out.
-using ScalarBody =
-    llvm::function_ref<Value(OpBuilder &, Location, ValueRange)>;
+using ScalarBody = llvm::function_ref<Value(OpBuilder &, Location, ValueRange)>;
 
 /// A parallel `linalg.generic` over `outSizes` reading `inputs` through
-/// `maps` (signless tensors) and yielding `body` into a new tensor of
-/// `resultElementType` (signless).
+/// `maps` and yielding `body` (which sees and returns signless scalars) into
+/// a new tensor of `resultElementType` (unsigned allowed).
 Value buildParallelGeneric(OpBuilder &b, Location loc, ValueRange inputs,
                            llvm::ArrayRef<AffineMap> maps,
                            llvm::ArrayRef<OpFoldResult> outSizes,
@@ -110,10 +113,11 @@ FailureOr<Value> buildBroadcastElementwise(NodeContext &ctx,
 using ReductionBody =
     llvm::function_ref<Value(OpBuilder &, Location, Value, Value, Value)>;
 
-/// Reduces signless `input` over `dims` (sorted, unique) into a tensor of
-/// the remaining dimensions, starting from the scalar `init` (whose type is
-/// the accumulator's). `extra`, when given, has the reduced shape and is
-/// read alongside (e.g. a mean when summing squared deviations).
+/// Reduces `input` over `dims` (sorted, unique) into a tensor of the
+/// remaining dimensions, starting from the scalar `init` (whose signless
+/// type is the accumulator's; the body sees signless scalars). `extra`, when
+/// given, has the reduced shape and is read alongside (e.g. a mean when summing
+/// squared deviations).
 Value buildReduction(OpBuilder &b, Location loc, Value input,
                      llvm::ArrayRef<int64_t> dims, Value init,
                      ReductionBody body, Value extra = nullptr);
@@ -137,18 +141,11 @@ Value insertUnitDims(OpBuilder &b, Location loc, Value tensor,
 Value dropUnitDims(OpBuilder &b, Location loc, Value tensor,
                    llvm::ArrayRef<int64_t> unitDims);
 
-/// `linalg.fill`-ed tensor of `sizes` holding `value`.
-Value splatTensor(OpBuilder &b, Location loc, llvm::ArrayRef<OpFoldResult> sizes,
-                  Value value);
-
 /// Lowest and highest finite-or-infinite scalar of signless `type` used as
 /// identities of max/min (-inf/+inf for floats, extreme integers honoring
 /// `isUnsigned`).
 Value lowestValue(OpBuilder &b, Location loc, Type type, bool isUnsigned);
 Value highestValue(OpBuilder &b, Location loc, Type type, bool isUnsigned);
-
-/// Whether the importer's elementwise converters handle `type`.
-bool isSupportedMathType(Type type);
 
 } // namespace mlir::moe::onnx_import
 

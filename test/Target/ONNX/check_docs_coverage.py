@@ -14,8 +14,11 @@ def main():
         domain, _, op = line.strip().partition("::")
         if op:
             registered.add(f"{domain}.{op}" if domain else op)
-    # Table rows start with the operator in backquotes: | `Op` | ... |
-    documented = set(re.findall(r"^\|\s*`([\w.]+)`", open(doc).read(), re.M))
+    # The section "## Operator coverage", up to the next "## " heading; its
+    # table rows start with the operator in backquotes: | `Op` | ... |
+    text = open(doc).read()
+    section = text.split("\n## Operator coverage", 1)[-1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\|\s*`([\w.]+)`", section, re.M))
     missing = sorted(registered - documented)
     extra = sorted(documented - registered)
     for op in missing:

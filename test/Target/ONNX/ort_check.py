@@ -76,13 +76,16 @@ def make_inputs(model, dims, int_range, rng):
 
 
 def printable_model(model):
-    """The model with printable outputs: bool, uint8 and f16 outputs are
-    cast so that printMemref* can show them."""
+    """The model with printable outputs: bool, 8/16-bit integer and 16-bit
+    float outputs are cast to types printMemref* can show."""
     m = onnx.ModelProto()
     m.CopyFrom(model)
     casts = {onnx.TensorProto.BOOL: onnx.TensorProto.INT32,
+             onnx.TensorProto.INT8: onnx.TensorProto.INT32,
+             onnx.TensorProto.INT16: onnx.TensorProto.INT32,
              onnx.TensorProto.UINT8: onnx.TensorProto.INT32,
-             onnx.TensorProto.FLOAT16: onnx.TensorProto.FLOAT}
+             onnx.TensorProto.FLOAT16: onnx.TensorProto.FLOAT,
+             onnx.TensorProto.BFLOAT16: onnx.TensorProto.FLOAT}
     for out in m.graph.output:
         to = casts.get(out.type.tensor_type.elem_type)
         if to is None:
@@ -119,7 +122,6 @@ def wrapper_main(ir, inputs):
             "  func.func private @printMemrefF64(memref<*xf64>)",
             "  func.func private @printMemrefI64(memref<*xi64>)",
             "  func.func private @printMemrefI32(memref<*xi32>)",
-            "  func.func private @printMemrefI8(memref<*xi8>)",
             "  func.func @main() {"]
     args = []
     for i, (value, arg_type) in enumerate(zip(inputs.values(), arg_types)):
@@ -132,8 +134,7 @@ def wrapper_main(ir, inputs):
                 f"({', '.join(arg_types)}) -> ({', '.join(result_types)})")
     for i, t in enumerate(result_types):
         elem = t[:-1].split("x")[-1].replace("tensor<", "")
-        suffix = {"f32": "F32", "f64": "F64", "i64": "I64", "i32": "I32",
-                  "i8": "I8"}[elem]
+        suffix = {"f32": "F32", "f64": "F64", "i64": "I64", "i32": "I32"}[elem]
         body.append(f"    %u{i} = tensor.cast %r{i} : {t} to tensor<*x{elem}>")
         body.append(f"    %m{i} = bufferization.to_buffer %u{i} : "
                     f"tensor<*x{elem}> to memref<*x{elem}>")
