@@ -61,4 +61,24 @@ Value intTensorConstant(OpBuilder &b, Location loc,
   return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, ints));
 }
 
+Value castSignedness(OpBuilder &b, Location loc, Value tensor,
+                     Type elementType) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  if (type.getElementType() == elementType)
+    return tensor;
+  Value init = emptyTensor(b, loc, tensorSizes(b, loc, tensor), elementType);
+  int64_t rank = type.getRank();
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{tensor}, ValueRange{init},
+      SmallVector<AffineMap>(2, b.getMultiDimIdentityMap(rank)),
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value cast = UnrealizedConversionCastOp::create(nb, nloc, elementType,
+                                                        args[0])
+                         .getResult(0);
+        linalg::YieldOp::create(nb, nloc, cast);
+      });
+  return generic.getResult(0);
+}
+
 } // namespace mlir::moe::onnx_import

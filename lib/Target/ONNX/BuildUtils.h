@@ -35,6 +35,12 @@ Value intTensorConstant(OpBuilder &b, Location loc,
                         llvm::ArrayRef<int64_t> values, Type elementType,
                         llvm::ArrayRef<int64_t> shape);
 
+/// `tensor` with its integer elements reinterpreted as `elementType` of the
+/// same width (e.g. ui8 <-> i8), by an elementwise `linalg.generic`:
+/// `tensor.bitcast` would be shorter, but MLIR 22 cannot bufferize it.
+Value castSignedness(OpBuilder &b, Location loc, Value tensor,
+                     Type elementType);
+
 } // namespace mlir::moe::onnx_import
 
 #endif // MOE_LIB_TARGET_ONNX_BUILDUTILS_H

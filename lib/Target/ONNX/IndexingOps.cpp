@@ -76,15 +76,14 @@ static Value asSignless(OpBuilder &b, Location loc, Value tensor) {
   auto intType = dyn_cast<IntegerType>(type.getElementType());
   if (!intType || intType.isSignless())
     return tensor;
-  return tensor::BitcastOp::create(
-      b, loc, type.clone(b.getIntegerType(intType.getWidth())), tensor);
+  return castSignedness(b, loc, tensor, b.getIntegerType(intType.getWidth()));
 }
 
 static Value bitcastTo(OpBuilder &b, Location loc, Value tensor,
                        RankedTensorType type) {
   if (tensor.getType() == type)
     return tensor;
-  return tensor::BitcastOp::create(b, loc, type, tensor);
+  return castSignedness(b, loc, tensor, type.getElementType());
 }
 
 static bool isUnsignedElement(Value tensor) {

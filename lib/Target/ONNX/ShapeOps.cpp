@@ -1565,7 +1565,7 @@ static LogicalResult convertConstantOfShape(NodeContext &ctx) {
   Value scalar = arith::ConstantOp::create(b, loc, fillValue);
   Value result = filledTensor(b, loc, sizes, scalar);
   if (fillType != elementType)
-    result = tensor::BitcastOp::create(b, loc, type, result);
+    result = castSignedness(b, loc, result, elementType);
   ctx.setResult(0, result);
   return success();
 }
