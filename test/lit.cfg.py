@@ -36,6 +36,8 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.moe_tools_dir, config.llvm_tools_dir]
 tools = ["moe-opt", "moe-translate",
+         ToolSubst("moe-compile", unresolved="ignore"),
+         ToolSubst("moe-run", unresolved="ignore"),
          ToolSubst("mlir-runner", unresolved="ignore"),
          ToolSubst("lli", unresolved="ignore")]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

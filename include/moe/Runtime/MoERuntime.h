@@ -1,0 +1,94 @@
+/*===- MoERuntime.h - the C API every compiled model exports ------*- C -*-===//
+ *
+ * A model compiled by moe-compile is a shared library (model.so) that
+ * exports these functions, in the manner of onnx-mlir's OMTensor API: query
+ * the input/output signature, wrap caller memory in tensors, run, read the
+ * error. Nothing here calls exit() or abort(); every failure returns an
+ * error code and leaves a message for moe_last_error().
+ *
+ * Data types use ONNX's TensorProto codes, familiar to onnxruntime users:
+ * 1 FLOAT, 2 UINT8, 3 INT8, 5 INT16, 6 INT32, 7 INT64, 9 BOOL (one byte per
+ * element), 10 FLOAT16, 11 DOUBLE, 16 BFLOAT16.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef MOE_RUNTIME_MOERUNTIME_H
+#define MOE_RUNTIME_MOERUNTIME_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MOE_API __attribute__((visibility("default")))
+
+/* Status codes. */
+#define MOE_OK 0
+#define MOE_ERROR_INVALID_ARGUMENT 1 /* wrong count, name, dtype or shape */
+#define MOE_ERROR_OUT_OF_MEMORY 2
+#define MOE_ERROR_INTERNAL 3
+
+typedef struct moe_tensor moe_tensor;
+
+/*===--- Signature ----------------------------------------------------===*/
+
+MOE_API int64_t moe_num_inputs(void);
+MOE_API int64_t moe_num_outputs(void);
+/* The ONNX graph input/output name; NULL when the index is out of range. */
+MOE_API const char *moe_input_name(int64_t index);
+MOE_API const char *moe_output_name(int64_t index);
+/* ONNX data type code; 0 when the index is out of range. */
+MOE_API int32_t moe_input_dtype(int64_t index);
+MOE_API int32_t moe_output_dtype(int64_t index);
+/* Rank; -1 when the index is out of range. */
+MOE_API int64_t moe_input_rank(int64_t index);
+MOE_API int64_t moe_output_rank(int64_t index);
+/* Size of dimension `dim`: >= 0 when static, -1 when dynamic (and -2 when
+ * an index is out of range). */
+MOE_API int64_t moe_input_dim(int64_t index, int64_t dim);
+MOE_API int64_t moe_output_dim(int64_t index, int64_t dim);
+/* Symbolic name of a dynamic dimension ("" when static or unnamed; NULL when
+ * an index is out of range). */
+MOE_API const char *moe_input_dim_param(int64_t index, int64_t dim);
+MOE_API const char *moe_output_dim_param(int64_t index, int64_t dim);
+/* The whole signature as JSON:
+ * {"inputs":[{"name":"x","dtype":1,"shape":["T",64]}],"outputs":[...]} */
+MOE_API const char *moe_signature_json(void);
+
+/*===--- Tensors ------------------------------------------------------===*/
+
+/* A tensor over caller memory (dense, row-major); the caller keeps `data`
+ * alive and owns it. `shape` is copied. NULL on a bad argument. */
+MOE_API moe_tensor *moe_tensor_create(void *data, const int64_t *shape,
+                                      int64_t rank, int32_t dtype);
+/* Frees the tensor; also frees its data when the runtime owns it (outputs). */
+MOE_API void moe_tensor_destroy(moe_tensor *tensor);
+MOE_API void *moe_tensor_data(const moe_tensor *tensor);
+MOE_API int64_t moe_tensor_rank(const moe_tensor *tensor);
+MOE_API const int64_t *moe_tensor_shape(const moe_tensor *tensor);
+MOE_API int32_t moe_tensor_dtype(const moe_tensor *tensor);
+MOE_API int64_t moe_tensor_num_elements(const moe_tensor *tensor);
+
+/*===--- Running ------------------------------------------------------===*/
+
+/* Runs the model. `inputs` are in signature order; their dtypes, ranks and
+ * static dimensions must match the signature, and dimensions that share a
+ * symbolic name must agree. On success `outputs[i]` receives a new
+ * runtime-owned tensor (destroy it with moe_tensor_destroy). Thread-safe
+ * for concurrent calls. */
+MOE_API int moe_run(moe_tensor *const *inputs, int64_t num_inputs,
+                    moe_tensor **outputs, int64_t num_outputs);
+
+/* Message of the last failed call on this thread ("" if none). */
+MOE_API const char *moe_last_error(void);
+
+/* Threads used by later runs (<= 0: one per core). */
+MOE_API void moe_set_num_threads(int32_t num_threads);
+MOE_API int32_t moe_get_num_threads(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MOE_RUNTIME_MOERUNTIME_H */
