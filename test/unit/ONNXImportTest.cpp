@@ -43,9 +43,9 @@ protected:
       lastError = d.str();
       return success();
     });
-    FailureOr<ElementsAttr> attr =
-        importTensor(tensor, state, [&] { return state.emitModelError(); },
-                     std::move(owner));
+    FailureOr<ElementsAttr> attr = importTensor(
+        tensor, state, [&] { return state.emitModelError(); },
+        std::move(owner));
     return succeeded(attr) ? *attr : nullptr;
   }
 
@@ -107,7 +107,8 @@ TEST(ModelReaderTest, ParsesBinaryAndTextOfTheSameModel) {
   const char *text = R"(<ir_version: 10, opset_import: ["" : 21]>
       g (float[N, 4] x) => (float[N, 4] y) { y = Relu(x) })";
   auto fromText = parseModel(text);
-  ASSERT_TRUE(static_cast<bool>(fromText)) << llvm::toString(fromText.takeError());
+  ASSERT_TRUE(static_cast<bool>(fromText))
+      << llvm::toString(fromText.takeError());
   std::string bytes = (*fromText)->SerializeAsString();
   auto fromBinary = parseModel(bytes);
   ASSERT_TRUE(static_cast<bool>(fromBinary));
@@ -271,9 +272,9 @@ TEST_F(ONNXImportTest, SymbolicDimensionsAreDynamicAndNamed) {
   FailureOr<RankedTensorType> result = tensorTypeFromProto(
       type, &context, "x", [&] { return state.emitModelError(); }, &params);
   ASSERT_TRUE(succeeded(result));
-  EXPECT_EQ(*result, RankedTensorType::get({ShapedType::kDynamic, 64,
-                                            ShapedType::kDynamic},
-                                           BFloat16Type::get(&context)));
+  EXPECT_EQ(*result, RankedTensorType::get(
+                         {ShapedType::kDynamic, 64, ShapedType::kDynamic},
+                         BFloat16Type::get(&context)));
   EXPECT_EQ(params, (llvm::SmallVector<std::string>{"batch", "", ""}));
 }
 

@@ -12,8 +12,8 @@ namespace mlir::moe::onnx_import {
 FailureOr<int64_t> normalizeAxis(const NodeContext &node, int64_t axis,
                                  int64_t rank) {
   if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
-    return node.emitError() << "axis " << axis << " is out of range for rank "
-                            << rank;
+    return node.emitError()
+           << "axis " << axis << " is out of range for rank " << rank;
   return axis < 0 ? axis + rank : axis;
 }
 
@@ -73,9 +73,9 @@ Value castSignedness(OpBuilder &b, Location loc, Value tensor,
       SmallVector<AffineMap>(2, b.getMultiDimIdentityMap(rank)),
       SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
       [&](OpBuilder &nb, Location nloc, ValueRange args) {
-        Value cast = UnrealizedConversionCastOp::create(nb, nloc, elementType,
-                                                        args[0])
-                         .getResult(0);
+        Value cast =
+            UnrealizedConversionCastOp::create(nb, nloc, elementType, args[0])
+                .getResult(0);
         linalg::YieldOp::create(nb, nloc, cast);
       });
   return generic.getResult(0);

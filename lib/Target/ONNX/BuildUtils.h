@@ -20,8 +20,8 @@ llvm::SmallVector<OpFoldResult> tensorSizes(OpBuilder &b, Location loc,
                                             Value tensor);
 
 /// `tensor.empty` with the given (static or dynamic) sizes.
-Value emptyTensor(OpBuilder &b, Location loc, llvm::ArrayRef<OpFoldResult> sizes,
-                  Type elementType);
+Value emptyTensor(OpBuilder &b, Location loc,
+                  llvm::ArrayRef<OpFoldResult> sizes, Type elementType);
 
 /// A filled tensor: `linalg.fill` of `tensor.empty`.
 Value filledTensor(OpBuilder &b, Location loc,

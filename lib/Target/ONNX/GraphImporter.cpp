@@ -95,8 +95,8 @@ LogicalResult GraphImporter::readOpsets() {
   for (const onnx::NodeProto &node : graph().node())
     if (isDefaultDomain(node.domain()))
       return state.emitModelError()
-             << "the model imports no ai.onnx opset, but node '"
-             << node.name() << "' (" << node.op_type() << ") needs one";
+             << "the model imports no ai.onnx opset, but node '" << node.name()
+             << "' (" << node.op_type() << ") needs one";
   return success();
 }
 
@@ -210,8 +210,8 @@ FailureOr<llvm::SmallVector<int>> GraphImporter::topologicalOrder() {
 
   // Walk back along unfinished producers until a node repeats: it lies on a
   // cycle (every unfinished node waits on another unfinished node).
-  int node = llvm::find_if(pending, [](int p) { return p > 0; }) -
-             pending.begin();
+  int node =
+      llvm::find_if(pending, [](int p) { return p > 0; }) - pending.begin();
   llvm::DenseSet<int> seen;
   while (seen.insert(node).second) {
     for (const std::string &input : graph().node(node).input()) {
@@ -223,8 +223,8 @@ FailureOr<llvm::SmallVector<int>> GraphImporter::topologicalOrder() {
     }
   }
   return state.emitModelError()
-         << "the graph has a cycle through node '" << displayName(node)
-         << "' (" << graph().node(node).op_type() << ")";
+         << "the graph has a cycle through node '" << displayName(node) << "' ("
+         << graph().node(node).op_type() << ")";
 }
 
 LogicalResult GraphImporter::convertNode(int nodeIndex) {
@@ -255,9 +255,8 @@ static void setNameAttrs(func::FuncOp func, bool isResult, unsigned index,
   };
   set("onnx.name", b.getStringAttr(name));
   if (llvm::any_of(dimParams, [](const std::string &p) { return !p.empty(); }))
-    set("onnx.dim_params",
-        b.getStrArrayAttr(llvm::SmallVector<llvm::StringRef>(
-            dimParams.begin(), dimParams.end())));
+    set("onnx.dim_params", b.getStrArrayAttr(llvm::SmallVector<llvm::StringRef>(
+                               dimParams.begin(), dimParams.end())));
 }
 
 LogicalResult GraphImporter::buildReturn(func::FuncOp func) {
@@ -314,8 +313,8 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
                                   b.getI64IntegerAttr(model.ir_version()));
   if (!model.producer_name().empty())
     module->getOperation()->setAttr(
-        "onnx.producer",
-        b.getStringAttr(model.producer_name() + " " + model.producer_version()));
+        "onnx.producer", b.getStringAttr(model.producer_name() + " " +
+                                         model.producer_version()));
   llvm::SmallVector<NamedAttribute> opsets;
   for (auto &[domain, version] : state.opsets)
     opsets.emplace_back(b.getStringAttr(domain.empty() ? "ai.onnx" : domain),
@@ -350,8 +349,8 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   for (auto [index, input] : llvm::enumerate(args)) {
     if (!state.values.try_emplace(input->name(), body->getArgument(index))
              .second) {
-      state.emitModelError() << "two graph inputs are named '" << input->name()
-                             << "'";
+      state.emitModelError()
+          << "two graph inputs are named '" << input->name() << "'";
       return nullptr;
     }
     available.insert(input->name());

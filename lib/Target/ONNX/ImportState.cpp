@@ -63,8 +63,7 @@ Value NodeContext::input(size_t i) const {
 FailureOr<Value> NodeContext::requiredInput(size_t i,
                                             llvm::StringRef what) const {
   if (!hasInput(i))
-    return emitError() << "missing required input " << i << " (" << what
-                       << ")";
+    return emitError() << "missing required input " << i << " (" << what << ")";
   return input(i);
 }
 
@@ -84,8 +83,7 @@ LogicalResult NodeContext::checkInputCount(size_t min, size_t max) const {
 // Attributes
 //===----------------------------------------------------------------------===//
 
-const onnx::AttributeProto *
-NodeContext::attribute(llvm::StringRef name) const {
+const onnx::AttributeProto *NodeContext::attribute(llvm::StringRef name) const {
   for (const onnx::AttributeProto &attr : proto.attribute())
     if (attr.name() == name)
       return &attr;

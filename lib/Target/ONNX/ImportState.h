@@ -1,4 +1,5 @@
-//===- ImportState.h - state shared while importing one ONNX graph -*- C++ -*-===//
+//===- ImportState.h - state shared while importing one ONNX graph -*- C++
+//-*-===//
 //
 // Internal to the importer. `ImportState` owns the value map of the graph
 // being imported; `NodeContext` is what an op converter sees of one node:
@@ -69,14 +70,16 @@ public:
   MLIRContext *context() const { return state.ctx; }
   ImportState &importState() { return state; }
 
-  //===--- Errors ----------------------------------------------------------===//
+  //===--- Errors
+  //----------------------------------------------------------===//
 
   /// `<file>: node '<name>' (<op>): ...` — append the message with <<.
   InFlightDiagnostic emitError() const;
   /// Shorthand: emits `message` and returns failure.
   LogicalResult error(const llvm::Twine &message) const;
 
-  //===--- Inputs ----------------------------------------------------------===//
+  //===--- Inputs
+  //----------------------------------------------------------===//
 
   /// Number of inputs listed (including empty names for skipped optionals).
   size_t numInputs() const { return proto.input_size(); }
@@ -89,7 +92,8 @@ public:
   /// Requires between `min` and `max` listed inputs.
   LogicalResult checkInputCount(size_t min, size_t max) const;
 
-  //===--- Attributes ------------------------------------------------------===//
+  //===--- Attributes
+  //------------------------------------------------------===//
 
   const onnx::AttributeProto *attribute(llvm::StringRef name) const;
   bool hasAttribute(llvm::StringRef name) const {
@@ -112,7 +116,8 @@ public:
   /// Refuses attributes not in `known`: "unsupported attribute '<a>'".
   LogicalResult checkAttributes(llvm::ArrayRef<llvm::StringRef> known) const;
 
-  //===--- Values known at import time -------------------------------------===//
+  //===--- Values known at import time
+  //-------------------------------------===//
 
   /// Integer contents of `value` when it is a constant (initializer or
   /// Constant node), e.g. axes, shapes, split sizes.
@@ -120,7 +125,8 @@ public:
   /// Floating-point contents of a constant.
   static std::optional<llvm::SmallVector<double>> constantFloats(Value value);
 
-  //===--- Outputs ---------------------------------------------------------===//
+  //===--- Outputs
+  //---------------------------------------------------------===//
 
   size_t numOutputs() const { return proto.output_size(); }
   bool hasOutput(size_t i) const;

@@ -47,8 +47,7 @@ parseTextualModel(llvm::StringRef bytes) {
   auto model = std::make_shared<onnx::ModelProto>();
   std::string text = bytes.str(); // The parser wants a NUL-terminated string.
   try {
-    onnx::Common::Status status =
-        onnx::OnnxParser::Parse(*model, text.c_str());
+    onnx::Common::Status status = onnx::OnnxParser::Parse(*model, text.c_str());
     if (!status.IsOK())
       return makeError("textual ONNX syntax error: " + status.ErrorMessage());
   } catch (const std::exception &e) {
@@ -103,10 +102,9 @@ std::string inferShapes(onnx::ModelProto &model) {
   for (const onnx::NodeProto &node : model.graph().node()) {
     std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
     auto version = versions.find(domain);
-    allSchemasKnown &=
-        version != versions.end() &&
-        onnx::OpSchemaRegistry::Schema(node.op_type(), version->second,
-                                       domain) != nullptr;
+    allSchemasKnown &= version != versions.end() &&
+                       onnx::OpSchemaRegistry::Schema(
+                           node.op_type(), version->second, domain) != nullptr;
   }
   try {
     onnx::ShapeInferenceOptions options(/*check_type_val=*/false,

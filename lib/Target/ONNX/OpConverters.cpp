@@ -48,6 +48,7 @@ const ConverterTable &ConverterTable::get() {
 } // namespace mlir::moe::onnx_import
 
 std::vector<std::string> mlir::moe::supportedONNXOperators() {
-  llvm::SmallVector<std::string> keys = onnx_import::ConverterTable::get().keys();
+  llvm::SmallVector<std::string> keys =
+      onnx_import::ConverterTable::get().keys();
   return std::vector<std::string>(keys.begin(), keys.end());
 }

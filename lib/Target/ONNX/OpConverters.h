@@ -40,13 +40,13 @@ inline bool isDefaultDomain(llvm::StringRef domain) {
 }
 
 // One registration function per file of converters.
-void registerContribMoEOps(ConverterTable &table);     // ContribMoEOps.cpp
-void registerElementwiseOps(ConverterTable &table);    // ElementwiseOps.cpp
-void registerMatMulOps(ConverterTable &table);         // MatMulOps.cpp
-void registerNormalizationOps(ConverterTable &table);  // NormalizationOps.cpp
-void registerReductionOps(ConverterTable &table);      // ReductionOps.cpp
-void registerShapeOps(ConverterTable &table);          // ShapeOps.cpp
-void registerIndexingOps(ConverterTable &table);       // IndexingOps.cpp
+void registerContribMoEOps(ConverterTable &table);    // ContribMoEOps.cpp
+void registerElementwiseOps(ConverterTable &table);   // ElementwiseOps.cpp
+void registerMatMulOps(ConverterTable &table);        // MatMulOps.cpp
+void registerNormalizationOps(ConverterTable &table); // NormalizationOps.cpp
+void registerReductionOps(ConverterTable &table);     // ReductionOps.cpp
+void registerShapeOps(ConverterTable &table);         // ShapeOps.cpp
+void registerIndexingOps(ConverterTable &table);      // IndexingOps.cpp
 
 } // namespace mlir::moe::onnx_import
 

@@ -150,8 +150,7 @@ readExternalData(const TensorProto &tensor, ImportState &state,
   uint64_t fileSize = 0;
   if (llvm::sys::fs::file_size(path, fileSize))
     return emitError() << "initializer '" << tensor.name()
-                       << "': cannot open external data file '" << path
-                       << "'";
+                       << "': cannot open external data file '" << path << "'";
   if (!length)
     length = offset <= fileSize ? fileSize - offset : 0;
   if (offset > fileSize || *length > fileSize - offset)
@@ -230,8 +229,8 @@ importTensor(const TensorProto &tensor, ImportState &state,
   }
   auto type = RankedTensorType::get(shape, elementType);
 
-  FailureOr<TensorBytes> data = tensorBytes(tensor, elementType, state,
-                                            emitError, std::move(bytesOwner));
+  FailureOr<TensorBytes> data =
+      tensorBytes(tensor, elementType, state, emitError, std::move(bytesOwner));
   if (failed(data))
     return failure();
   int64_t elemBytes = rawElementBytes(elementType);
@@ -242,8 +241,9 @@ importTensor(const TensorProto &tensor, ImportState &state,
       dims += (dims.empty() ? "" : "x") + std::to_string(d);
     return emitError() << "tensor '" << tensor.name() << "' has "
                        << data->bytes.size() << " bytes of data, but shape ["
-                       << dims << "] of " << onnxDataTypeName(tensor.data_type())
-                       << " needs " << expected;
+                       << dims << "] of "
+                       << onnxDataTypeName(tensor.data_type()) << " needs "
+                       << expected;
   }
 
   if (elementType.isInteger(1)) {
@@ -258,8 +258,7 @@ importTensor(const TensorProto &tensor, ImportState &state,
 
   size_t align = static_cast<size_t>(elemBytes);
   AsmResourceBlob blob;
-  bool aligned =
-      reinterpret_cast<uintptr_t>(data->bytes.data()) % align == 0;
+  bool aligned = reinterpret_cast<uintptr_t>(data->bytes.data()) % align == 0;
   if (data->owner && aligned) {
     // Zero copy: the blob points into the protobuf or the mapped file and
     // keeps it alive.
@@ -271,9 +270,8 @@ importTensor(const TensorProto &tensor, ImportState &state,
     blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(data->bytes, align,
                                                          false);
   }
-  return ElementsAttr(
-      DenseResourceElementsAttr::get(type, blobName(tensor.name()),
-                                     std::move(blob)));
+  return ElementsAttr(DenseResourceElementsAttr::get(
+      type, blobName(tensor.name()), std::move(blob)));
 }
 
 } // namespace mlir::moe::onnx_import

@@ -19,16 +19,15 @@ using namespace mlir::moe;
 namespace {
 
 /// A zero-filled tensor of `type`, sized from `like` where dynamic.
-Value zerosLike(OpBuilder &b, Location loc, RankedTensorType type,
-                Value like) {
+Value zerosLike(OpBuilder &b, Location loc, RankedTensorType type, Value like) {
   SmallVector<Value> dynamicSizes;
   for (int64_t d = 0; d < type.getRank(); ++d)
     if (type.isDynamicDim(d))
       dynamicSizes.push_back(tensor::DimOp::create(b, loc, like, d));
   Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
                                         type.getElementType(), dynamicSizes);
-  Value zero = arith::ConstantOp::create(
-      b, loc, b.getZeroAttr(type.getElementType()));
+  Value zero =
+      arith::ConstantOp::create(b, loc, b.getZeroAttr(type.getElementType()));
   return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
 }
 
@@ -41,10 +40,10 @@ Value expandTokens(OpBuilder &b, Location loc, Value tokens, Value input) {
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, input);
   if (!inputType.isDynamicDim(0) || !inputType.isDynamicDim(1))
     return tensor::ExpandShapeOp::create(
-        b, loc, inputType, tokens,
-        ArrayRef<ReassociationIndices>{{0, 1}, {2}}, sizes);
-  Value init = tensor::EmptyOp::create(b, loc, sizes,
-                                       inputType.getElementType());
+        b, loc, inputType, tokens, ArrayRef<ReassociationIndices>{{0, 1}, {2}},
+        sizes);
+  Value init =
+      tensor::EmptyOp::create(b, loc, sizes, inputType.getElementType());
   Value seqLen = getValueOrCreateConstantIndexOp(b, loc, sizes[1]);
   auto copy = linalg::GenericOp::create(
       b, loc, TypeRange{inputType}, ValueRange{}, ValueRange{init},
@@ -87,23 +86,21 @@ struct DecomposeLayer : OpRewritePattern<LayerOp> {
     if (ShapedType::isDynamic(numExperts))
       numExperts = op.getRouterLogits().getType().getDimSize(1);
     if (ShapedType::isDynamic(numExperts))
-      return rewriter.notifyMatchFailure(op, "the number of experts is dynamic");
+      return rewriter.notifyMatchFailure(op,
+                                         "the number of experts is dynamic");
 
     auto logitsType = op.getRouterLogits().getType();
     Type logitsElement = logitsType.getElementType();
-    auto weightsType =
-        RankedTensorType::get({numTokens, k}, logitsElement);
-    auto idsType =
-        RankedTensorType::get({numTokens, k}, rewriter.getI32Type());
+    auto weightsType = RankedTensorType::get({numTokens, k}, logitsElement);
+    auto idsType = RankedTensorType::get({numTokens, k}, rewriter.getI32Type());
     auto route = RouteOp::create(rewriter, loc, weightsType, idsType,
                                  op.getRouterLogits(), Value(), Value(),
                                  Value(), routing);
 
-    int64_t rows = ShapedType::isDynamic(numTokens) ? ShapedType::kDynamic
-                                                    : numTokens * k;
+    int64_t rows =
+        ShapedType::isDynamic(numTokens) ? ShapedType::kDynamic : numTokens * k;
     auto dispatch = DispatchOp::create(
-        rewriter, loc,
-        RankedTensorType::get({rows}, rewriter.getI32Type()),
+        rewriter, loc, RankedTensorType::get({rows}, rewriter.getI32Type()),
         RankedTensorType::get({rows}, logitsElement),
         RankedTensorType::get({numExperts + 1}, rewriter.getI32Type()),
         route.getExpertIds(), route.getWeights(),
