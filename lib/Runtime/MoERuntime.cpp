@@ -1,0 +1,689 @@
+//===- MoERuntime.cpp - the C API of a compiled model ----------------------===//
+//
+// Implements include/moe/Runtime/MoERuntime.h on top of the per-model
+// `moe_model_description_v1` (ModelABI.h). This file is linked into every
+// model.so: plain C++17, no MLIR/LLVM, and no exception ever leaves it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Runtime/MoERuntime.h"
+#include "moe/Runtime/ModelABI.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <new>
+#include <string>
+#include <thread>
+#include <vector>
+
+static_assert(sizeof(void *) == sizeof(int64_t),
+              "memref descriptors assume 64-bit pointers");
+
+// Provided by an OpenMP runtime when the model links one; null otherwise.
+extern "C" void omp_set_num_threads(int) __attribute__((weak));
+
+struct moe_tensor {
+  void *data = nullptr;
+  bool owned = false; // the runtime frees `data` on destroy
+  int32_t dtype = 0;
+  std::vector<int64_t> shape;
+};
+
+namespace {
+
+thread_local std::string lastError;
+
+/// The status `code` after recording `message` for moe_last_error().
+int fail(int code, std::string message) {
+  try {
+    lastError = std::move(message);
+  } catch (...) {
+    // Out of memory while reporting: keep whatever was there.
+  }
+  return code;
+}
+
+const moe_model_description &model() { return moe_model_description_v1; }
+
+/// Bytes per element of an ONNX dtype; 0 for an unsupported code.
+int64_t elementSize(int32_t dtype) {
+  switch (dtype) {
+  case 2:  // UINT8
+  case 3:  // INT8
+  case 9:  // BOOL
+    return 1;
+  case 5:  // INT16
+  case 10: // FLOAT16
+  case 16: // BFLOAT16
+    return 2;
+  case 1: // FLOAT
+  case 6: // INT32
+    return 4;
+  case 7:  // INT64
+  case 11: // DOUBLE
+    return 8;
+  default:
+    return 0;
+  }
+}
+
+const char *dtypeName(int32_t dtype) {
+  switch (dtype) {
+  case 1:
+    return "float32";
+  case 2:
+    return "uint8";
+  case 3:
+    return "int8";
+  case 5:
+    return "int16";
+  case 6:
+    return "int32";
+  case 7:
+    return "int64";
+  case 9:
+    return "bool";
+  case 10:
+    return "float16";
+  case 11:
+    return "float64";
+  case 16:
+    return "bfloat16";
+  default:
+    return nullptr;
+  }
+}
+
+std::string dtypeString(int32_t dtype) {
+  if (const char *name = dtypeName(dtype))
+    return name;
+  return "unknown dtype " + std::to_string(dtype);
+}
+
+/// Product of `shape`, or -1 on a negative dimension or overflow.
+int64_t numElements(const int64_t *shape, int64_t rank) {
+  int64_t count = 1;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (shape[i] < 0)
+      return -1;
+    if (shape[i] != 0 && count > INT64_MAX / shape[i])
+      return -1;
+    count *= shape[i];
+  }
+  return count;
+}
+
+const char *dimParam(const moe_tensor_info &info, int64_t dim) {
+  if (!info.dim_params || !info.dim_params[dim])
+    return "";
+  return info.dim_params[dim];
+}
+
+/// "[T, 4]" for a signature entry.
+std::string signatureShape(const moe_tensor_info &info) {
+  std::string s = "[";
+  for (int64_t d = 0; d < info.rank; ++d) {
+    if (d)
+      s += ", ";
+    if (info.dims[d] >= 0)
+      s += std::to_string(info.dims[d]);
+    else if (*dimParam(info, d))
+      s += dimParam(info, d);
+    else
+      s += "?";
+  }
+  return s + "]";
+}
+
+std::string shapeString(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (d)
+      s += ", ";
+    s += std::to_string(shape[d]);
+  }
+  return s + "]";
+}
+
+//===--- Signature queries -----------------------------------------------===//
+
+const moe_tensor_info *inputInfo(int64_t index, const char *fn) {
+  if (index < 0 || index >= model().num_inputs) {
+    fail(MOE_ERROR_INVALID_ARGUMENT,
+         std::string(fn) + ": input index " + std::to_string(index) +
+             " is out of range (the model has " +
+             std::to_string(model().num_inputs) + " inputs)");
+    return nullptr;
+  }
+  return &model().inputs[index];
+}
+
+const moe_tensor_info *outputInfo(int64_t index, const char *fn) {
+  if (index < 0 || index >= model().num_outputs) {
+    fail(MOE_ERROR_INVALID_ARGUMENT,
+         std::string(fn) + ": output index " + std::to_string(index) +
+             " is out of range (the model has " +
+             std::to_string(model().num_outputs) + " outputs)");
+    return nullptr;
+  }
+  return &model().outputs[index];
+}
+
+bool dimInRange(const moe_tensor_info &info, int64_t dim, const char *fn) {
+  if (dim >= 0 && dim < info.rank)
+    return true;
+  fail(MOE_ERROR_INVALID_ARGUMENT,
+       std::string(fn) + ": dimension " + std::to_string(dim) +
+           " is out of range for '" + info.name + "' of rank " +
+           std::to_string(info.rank));
+  return false;
+}
+
+//===--- JSON -------------------------------------------------------------===//
+
+void appendJsonString(std::string &out, const char *s) {
+  out += '"';
+  for (const char *p = s; *p; ++p) {
+    unsigned char c = static_cast<unsigned char>(*p);
+    switch (c) {
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default:
+      if (c < 0x20) {
+        static const char hex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+  }
+  out += '"';
+}
+
+void appendJsonInfos(std::string &out, const moe_tensor_info *infos,
+                     int64_t count) {
+  out += '[';
+  for (int64_t i = 0; i < count; ++i) {
+    const moe_tensor_info &info = infos[i];
+    if (i)
+      out += ',';
+    out += "{\"name\":";
+    appendJsonString(out, info.name ? info.name : "");
+    out += ",\"dtype\":" + std::to_string(info.dtype) + ",\"shape\":[";
+    for (int64_t d = 0; d < info.rank; ++d) {
+      if (d)
+        out += ',';
+      if (info.dims[d] >= 0)
+        out += std::to_string(info.dims[d]);
+      else if (*dimParam(info, d))
+        appendJsonString(out, dimParam(info, d));
+      else
+        out += "null";
+    }
+    out += "]}";
+  }
+  out += ']';
+}
+
+//===--- Memref descriptors ----------------------------------------------===//
+
+/// A StridedMemRefType<T, rank> laid out in 64-bit words:
+/// [allocated, aligned, offset, sizes[rank], strides[rank]].
+struct Descriptor {
+  std::vector<int64_t> words;
+
+  explicit Descriptor(int64_t rank) : words(3 + 2 * rank, 0) {}
+  int64_t rank() const { return (int64_t(words.size()) - 3) / 2; }
+  void *allocated() const { return ptr(0); }
+  void *aligned() const { return ptr(1); }
+  int64_t offset() const { return words[2]; }
+  int64_t size(int64_t d) const { return words[3 + d]; }
+  int64_t stride(int64_t d) const { return words[3 + rank() + d]; }
+  void setPtr(int i, void *p) { std::memcpy(&words[i], &p, sizeof(p)); }
+
+private:
+  void *ptr(int i) const {
+    void *p;
+    std::memcpy(&p, &words[i], sizeof(p));
+    return p;
+  }
+};
+
+Descriptor inputDescriptor(const moe_tensor &t) {
+  int64_t rank = int64_t(t.shape.size());
+  Descriptor desc(rank);
+  desc.setPtr(0, t.data);
+  desc.setPtr(1, t.data);
+  desc.words[2] = 0;
+  int64_t stride = 1;
+  for (int64_t d = rank - 1; d >= 0; --d) {
+    desc.words[3 + d] = t.shape[d];
+    desc.words[3 + rank + d] = stride;
+    stride *= std::max<int64_t>(t.shape[d], 1);
+  }
+  return desc;
+}
+
+/// Whether the strides of `desc` describe a dense row-major layout (ignoring
+/// dimensions of size 1, whose stride does not matter).
+bool isContiguous(const Descriptor &desc) {
+  int64_t expected = 1;
+  for (int64_t d = desc.rank() - 1; d >= 0; --d) {
+    if (desc.size(d) != 1 && desc.stride(d) != expected)
+      return false;
+    expected *= desc.size(d);
+  }
+  return true;
+}
+
+/// Copies the (possibly strided) memref `desc` into the dense `dst`.
+void copyStrided(const Descriptor &desc, int64_t elemSize, char *dst) {
+  int64_t rank = desc.rank();
+  const char *base = static_cast<const char *>(desc.aligned());
+  std::vector<int64_t> index(rank, 0);
+  int64_t total = 1;
+  for (int64_t d = 0; d < rank; ++d)
+    total *= desc.size(d);
+  for (int64_t n = 0; n < total; ++n) {
+    int64_t offset = desc.offset();
+    for (int64_t d = 0; d < rank; ++d)
+      offset += index[d] * desc.stride(d);
+    std::memcpy(dst + n * elemSize, base + offset * elemSize, elemSize);
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      if (++index[d] < desc.size(d))
+        break;
+      index[d] = 0;
+    }
+  }
+}
+
+/// memref.get_global lowers `allocated` to this marker: never free it.
+void *const kDeadBeef = reinterpret_cast<void *>(uintptr_t(0xdeadbeef));
+
+int runImpl(moe_tensor *const *inputs, int64_t numInputs, moe_tensor **outputs,
+            int64_t numOutputs) {
+  const moe_model_description &m = model();
+  if (numOutputs > 0 && !outputs)
+    return fail(MOE_ERROR_INVALID_ARGUMENT, "moe_run: outputs is NULL");
+  for (int64_t i = 0; i < numOutputs; ++i)
+    outputs[i] = nullptr;
+  if (numInputs != m.num_inputs)
+    return fail(MOE_ERROR_INVALID_ARGUMENT,
+                "moe_run: got " + std::to_string(numInputs) +
+                    " inputs, the model expects " +
+                    std::to_string(m.num_inputs));
+  if (numOutputs != m.num_outputs)
+    return fail(MOE_ERROR_INVALID_ARGUMENT,
+                "moe_run: got " + std::to_string(numOutputs) +
+                    " output slots, the model has " +
+                    std::to_string(m.num_outputs) + " outputs");
+  if (numInputs > 0 && !inputs)
+    return fail(MOE_ERROR_INVALID_ARGUMENT, "moe_run: inputs is NULL");
+
+  // Validate every input against the signature.
+  struct Binding {
+    int64_t value;
+    const char *input;
+    int64_t dim;
+  };
+  std::map<std::string, Binding> symbols;
+  for (int64_t i = 0; i < numInputs; ++i) {
+    const moe_tensor_info &info = m.inputs[i];
+    const moe_tensor *t = inputs[i];
+    std::string prefix = std::string("input '") + info.name + "'";
+    if (!t)
+      return fail(MOE_ERROR_INVALID_ARGUMENT, prefix + ": tensor is NULL");
+    if (t->dtype != info.dtype)
+      return fail(MOE_ERROR_INVALID_ARGUMENT,
+                  prefix + ": dtype is " + dtypeString(t->dtype) +
+                      ", the model expects " + dtypeString(info.dtype));
+    if (int64_t(t->shape.size()) != info.rank)
+      return fail(MOE_ERROR_INVALID_ARGUMENT,
+                  prefix + ": rank is " + std::to_string(t->shape.size()) +
+                      " (shape " + shapeString(t->shape) +
+                      "), the model expects " + std::to_string(info.rank) +
+                      " (shape " + signatureShape(info) + ")");
+    for (int64_t d = 0; d < info.rank; ++d) {
+      int64_t size = t->shape[d];
+      if (info.dims[d] >= 0) {
+        if (size != info.dims[d])
+          return fail(MOE_ERROR_INVALID_ARGUMENT,
+                      prefix + ": dimension " + std::to_string(d) + " is " +
+                          std::to_string(size) + ", the model expects " +
+                          std::to_string(info.dims[d]) + " (shape " +
+                          signatureShape(info) + ")");
+        continue;
+      }
+      const char *param = dimParam(info, d);
+      if (!*param)
+        continue;
+      auto [it, inserted] = symbols.emplace(param, Binding{size, info.name, d});
+      if (!inserted && it->second.value != size)
+        return fail(MOE_ERROR_INVALID_ARGUMENT,
+                    prefix + ": dimension " + std::to_string(d) + " ('" +
+                        param + "') is " + std::to_string(size) +
+                        ", but '" + param + "' is " +
+                        std::to_string(it->second.value) + " in input '" +
+                        it->second.input + "' (dimension " +
+                        std::to_string(it->second.dim) + ")");
+    }
+  }
+
+  // Descriptors: inputs over caller memory, outputs to be filled.
+  std::vector<Descriptor> inDescs, outDescs;
+  inDescs.reserve(numInputs);
+  outDescs.reserve(numOutputs);
+  std::vector<void *> inPtrs, outPtrs;
+  for (int64_t i = 0; i < numInputs; ++i) {
+    inDescs.push_back(inputDescriptor(*inputs[i]));
+    inPtrs.push_back(inDescs.back().words.data());
+  }
+  for (int64_t i = 0; i < numOutputs; ++i) {
+    outDescs.emplace_back(m.outputs[i].rank);
+    outPtrs.push_back(outDescs.back().words.data());
+  }
+
+  m.invoke(inPtrs.data(), outPtrs.data());
+
+  // Which returned buffers the runtime may take over: never caller memory,
+  // never a global, and each buffer only once.
+  std::vector<void *> taken;
+  auto ownable = [&](void *allocated) {
+    if (!allocated || allocated == kDeadBeef)
+      return false;
+    for (int64_t i = 0; i < numInputs; ++i)
+      if (allocated == inputs[i]->data)
+        return false;
+    return std::find(taken.begin(), taken.end(), allocated) == taken.end();
+  };
+  // Buffers to free once every output has been wrapped (or on failure).
+  std::vector<void *> toFree;
+  auto freeLater = [&](void *allocated) {
+    if (ownable(allocated)) {
+      taken.push_back(allocated);
+      toFree.push_back(allocated);
+    }
+  };
+  auto cleanup = [&](int code, std::string message) {
+    for (int64_t i = 0; i < numOutputs; ++i) {
+      moe_tensor_destroy(outputs[i]);
+      outputs[i] = nullptr;
+    }
+    for (void *p : toFree)
+      std::free(p);
+    return fail(code, std::move(message));
+  };
+
+  for (int64_t i = 0; i < numOutputs; ++i) {
+    const moe_tensor_info &info = m.outputs[i];
+    const Descriptor &desc = outDescs[i];
+    int64_t elemSize = elementSize(info.dtype);
+    std::vector<int64_t> shape(info.rank);
+    for (int64_t d = 0; d < info.rank; ++d)
+      shape[d] = desc.size(d);
+    std::string prefix = std::string("output '") + info.name + "'";
+    int64_t count = numElements(shape.data(), info.rank);
+    if (count < 0 || elemSize == 0 || count > INT64_MAX / elemSize) {
+      freeLater(desc.allocated());
+      for (int64_t j = i + 1; j < numOutputs; ++j)
+        freeLater(outDescs[j].allocated());
+      return cleanup(MOE_ERROR_INTERNAL,
+                     prefix + ": the compiled model returned shape " +
+                         shapeString(shape) + " of " +
+                         dtypeString(info.dtype));
+    }
+    for (int64_t d = 0; d < info.rank; ++d) {
+      if (info.dims[d] >= 0 && info.dims[d] != shape[d]) {
+        for (int64_t j = i; j < numOutputs; ++j)
+          freeLater(outDescs[j].allocated());
+        return cleanup(MOE_ERROR_INTERNAL,
+                       prefix + ": the compiled model returned shape " +
+                           shapeString(shape) + ", the signature says " +
+                           signatureShape(info));
+      }
+    }
+
+    auto *tensor = new (std::nothrow) moe_tensor();
+    if (!tensor) {
+      for (int64_t j = i; j < numOutputs; ++j)
+        freeLater(outDescs[j].allocated());
+      return cleanup(MOE_ERROR_OUT_OF_MEMORY, "moe_run: out of memory");
+    }
+    tensor->dtype = info.dtype;
+    tensor->shape = std::move(shape);
+    tensor->owned = true;
+    outputs[i] = tensor;
+
+    void *allocated = desc.allocated();
+    bool canTake = ownable(allocated) && desc.offset() == 0 &&
+                   desc.aligned() == allocated && isContiguous(desc) &&
+                   count > 0;
+    if (canTake) {
+      tensor->data = allocated;
+      taken.push_back(allocated);
+      continue;
+    }
+    // Copy into a buffer of our own; the original is freed at the end if it
+    // is ours to free.
+    tensor->data = std::malloc(std::max<int64_t>(count * elemSize, 1));
+    if (!tensor->data) {
+      for (int64_t j = i; j < numOutputs; ++j)
+        freeLater(outDescs[j].allocated());
+      return cleanup(MOE_ERROR_OUT_OF_MEMORY,
+                     prefix + ": out of memory copying the result");
+    }
+    if (count > 0)
+      copyStrided(desc, elemSize, static_cast<char *>(tensor->data));
+    freeLater(allocated);
+  }
+  for (void *p : toFree)
+    std::free(p);
+  return MOE_OK;
+}
+
+std::atomic<int32_t> numThreads{0};
+
+} // namespace
+
+//===--- C API --------------------------------------------------------------===//
+
+extern "C" {
+
+int64_t moe_num_inputs(void) { return model().num_inputs; }
+int64_t moe_num_outputs(void) { return model().num_outputs; }
+
+const char *moe_input_name(int64_t index) {
+  const moe_tensor_info *info = inputInfo(index, "moe_input_name");
+  return info ? info->name : nullptr;
+}
+const char *moe_output_name(int64_t index) {
+  const moe_tensor_info *info = outputInfo(index, "moe_output_name");
+  return info ? info->name : nullptr;
+}
+
+int32_t moe_input_dtype(int64_t index) {
+  const moe_tensor_info *info = inputInfo(index, "moe_input_dtype");
+  return info ? info->dtype : 0;
+}
+int32_t moe_output_dtype(int64_t index) {
+  const moe_tensor_info *info = outputInfo(index, "moe_output_dtype");
+  return info ? info->dtype : 0;
+}
+
+int64_t moe_input_rank(int64_t index) {
+  const moe_tensor_info *info = inputInfo(index, "moe_input_rank");
+  return info ? info->rank : -1;
+}
+int64_t moe_output_rank(int64_t index) {
+  const moe_tensor_info *info = outputInfo(index, "moe_output_rank");
+  return info ? info->rank : -1;
+}
+
+int64_t moe_input_dim(int64_t index, int64_t dim) {
+  const moe_tensor_info *info = inputInfo(index, "moe_input_dim");
+  if (!info || !dimInRange(*info, dim, "moe_input_dim"))
+    return -2;
+  return info->dims[dim] >= 0 ? info->dims[dim] : -1;
+}
+int64_t moe_output_dim(int64_t index, int64_t dim) {
+  const moe_tensor_info *info = outputInfo(index, "moe_output_dim");
+  if (!info || !dimInRange(*info, dim, "moe_output_dim"))
+    return -2;
+  return info->dims[dim] >= 0 ? info->dims[dim] : -1;
+}
+
+const char *moe_input_dim_param(int64_t index, int64_t dim) {
+  const moe_tensor_info *info = inputInfo(index, "moe_input_dim_param");
+  if (!info || !dimInRange(*info, dim, "moe_input_dim_param"))
+    return nullptr;
+  return dimParam(*info, dim);
+}
+const char *moe_output_dim_param(int64_t index, int64_t dim) {
+  const moe_tensor_info *info = outputInfo(index, "moe_output_dim_param");
+  if (!info || !dimInRange(*info, dim, "moe_output_dim_param"))
+    return nullptr;
+  return dimParam(*info, dim);
+}
+
+const char *moe_signature_json(void) {
+  static std::once_flag once;
+  static std::string json;
+  static bool ok = false;
+  try {
+    std::call_once(once, [] {
+      std::string s = "{\"inputs\":";
+      appendJsonInfos(s, model().inputs, model().num_inputs);
+      s += ",\"outputs\":";
+      appendJsonInfos(s, model().outputs, model().num_outputs);
+      s += '}';
+      json = std::move(s);
+      ok = true;
+    });
+  } catch (...) {
+    // call_once lets a later call retry.
+  }
+  if (!ok) {
+    fail(MOE_ERROR_OUT_OF_MEMORY, "moe_signature_json: out of memory");
+    return nullptr;
+  }
+  return json.c_str();
+}
+
+moe_tensor *moe_tensor_create(void *data, const int64_t *shape, int64_t rank,
+                              int32_t dtype) {
+  if (rank < 0 || rank > 1024) {
+    fail(MOE_ERROR_INVALID_ARGUMENT,
+         "moe_tensor_create: rank " + std::to_string(rank) + " is invalid");
+    return nullptr;
+  }
+  if (rank > 0 && !shape) {
+    fail(MOE_ERROR_INVALID_ARGUMENT,
+         "moe_tensor_create: shape is NULL for rank " + std::to_string(rank));
+    return nullptr;
+  }
+  int64_t elemSize = elementSize(dtype);
+  if (!elemSize) {
+    fail(MOE_ERROR_INVALID_ARGUMENT, "moe_tensor_create: unsupported dtype " +
+                                         std::to_string(dtype));
+    return nullptr;
+  }
+  int64_t count = numElements(shape, rank);
+  if (count < 0 || count > INT64_MAX / elemSize) {
+    std::vector<int64_t> s(shape, shape + rank);
+    fail(MOE_ERROR_INVALID_ARGUMENT,
+         "moe_tensor_create: invalid shape " + shapeString(s));
+    return nullptr;
+  }
+  if (!data && count > 0) {
+    fail(MOE_ERROR_INVALID_ARGUMENT, "moe_tensor_create: data is NULL");
+    return nullptr;
+  }
+  try {
+    auto *t = new moe_tensor();
+    t->data = data;
+    t->owned = false;
+    t->dtype = dtype;
+    t->shape.assign(shape, shape + rank);
+    return t;
+  } catch (...) {
+    fail(MOE_ERROR_OUT_OF_MEMORY, "moe_tensor_create: out of memory");
+    return nullptr;
+  }
+}
+
+void moe_tensor_destroy(moe_tensor *tensor) {
+  if (!tensor)
+    return;
+  if (tensor->owned)
+    std::free(tensor->data);
+  delete tensor;
+}
+
+void *moe_tensor_data(const moe_tensor *tensor) {
+  return tensor ? tensor->data : nullptr;
+}
+int64_t moe_tensor_rank(const moe_tensor *tensor) {
+  return tensor ? int64_t(tensor->shape.size()) : -1;
+}
+const int64_t *moe_tensor_shape(const moe_tensor *tensor) {
+  return tensor ? tensor->shape.data() : nullptr;
+}
+int32_t moe_tensor_dtype(const moe_tensor *tensor) {
+  return tensor ? tensor->dtype : 0;
+}
+int64_t moe_tensor_num_elements(const moe_tensor *tensor) {
+  if (!tensor)
+    return -1;
+  return numElements(tensor->shape.data(), int64_t(tensor->shape.size()));
+}
+
+int moe_run(moe_tensor *const *inputs, int64_t num_inputs,
+            moe_tensor **outputs, int64_t num_outputs) {
+  try {
+    return runImpl(inputs, num_inputs, outputs, num_outputs);
+  } catch (const std::bad_alloc &) {
+    return fail(MOE_ERROR_OUT_OF_MEMORY, "moe_run: out of memory");
+  } catch (const std::exception &e) {
+    return fail(MOE_ERROR_INTERNAL, std::string("moe_run: ") + e.what());
+  } catch (...) {
+    return fail(MOE_ERROR_INTERNAL, "moe_run: unknown internal error");
+  }
+}
+
+const char *moe_last_error(void) { return lastError.c_str(); }
+
+void moe_set_num_threads(int32_t num_threads) {
+  numThreads.store(num_threads < 0 ? 0 : num_threads);
+  if (omp_set_num_threads)
+    omp_set_num_threads(moe_get_num_threads());
+}
+
+int32_t moe_get_num_threads(void) {
+  int32_t n = numThreads.load();
+  if (n > 0)
+    return n;
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw ? int32_t(hw) : 1;
+}
+
+} // extern "C"

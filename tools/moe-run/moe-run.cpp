@@ -1,0 +1,464 @@
+//===- moe-run.cpp - run a compiled model on .npy tensors ------------------===//
+//
+//   moe-run model.so --input NAME=file.npy ... [--output NAME=file.npy ...]
+//                    [--bench=N] [--threads=N]
+//
+// Loads the model with dlopen, binds the MoERuntime.h API with dlsym, feeds
+// the inputs by ONNX name and prints (or saves) the outputs. --bench=N runs
+// once to warm up, then N timed runs, and prints one line
+// `median_ms=<f> min_ms=<f> max_ms=<f>`. Exit code 1 on any user error.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Npy.h"
+#include "moe/Runtime/MoERuntime.h"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace {
+
+const char *const kUsage =
+    "usage: moe-run model.so --input NAME=file.npy ... "
+    "[--output NAME=file.npy ...] [--bench=N] [--threads=N]\n"
+    "\n"
+    "Runs a model compiled by moe-compile on .npy tensors. Every graph input\n"
+    "must be given by its ONNX name. Without --output, prints each output's\n"
+    "name, dtype, shape and first values.\n"
+    "\n"
+    "  --input NAME=FILE   an input tensor (.npy, little-endian, C order)\n"
+    "  --output NAME=FILE  save an output to a .npy file\n"
+    "  --bench=N           one warm-up run, then N timed runs; prints\n"
+    "                      median_ms=<f> min_ms=<f> max_ms=<f>\n"
+    "  --threads=N         threads used by the model (<= 0: one per core)\n";
+
+/// The MoERuntime.h functions of the loaded model.
+struct Api {
+  int64_t (*numInputs)(void);
+  int64_t (*numOutputs)(void);
+  const char *(*inputName)(int64_t);
+  const char *(*outputName)(int64_t);
+  int32_t (*inputDtype)(int64_t);
+  int64_t (*inputRank)(int64_t);
+  int64_t (*inputDim)(int64_t, int64_t);
+  const char *(*inputDimParam)(int64_t, int64_t);
+  moe_tensor *(*tensorCreate)(void *, const int64_t *, int64_t, int32_t);
+  void (*tensorDestroy)(moe_tensor *);
+  void *(*tensorData)(const moe_tensor *);
+  int64_t (*tensorRank)(const moe_tensor *);
+  const int64_t *(*tensorShape)(const moe_tensor *);
+  int32_t (*tensorDtype)(const moe_tensor *);
+  int64_t (*tensorNumElements)(const moe_tensor *);
+  int (*run)(moe_tensor *const *, int64_t, moe_tensor **, int64_t);
+  const char *(*lastError)(void);
+  void (*setNumThreads)(int32_t);
+};
+
+int error(const std::string &message) {
+  std::fprintf(stderr, "moe-run: error: %s\n", message.c_str());
+  return 1;
+}
+
+template <typename Fn>
+bool bind(void *handle, const char *name, Fn &fn, std::string &missing) {
+  fn = reinterpret_cast<Fn>(dlsym(handle, name));
+  if (!fn) {
+    missing += missing.empty() ? "" : ", ";
+    missing += name;
+  }
+  return fn != nullptr;
+}
+
+bool parseInt(const std::string &text, long long &value) {
+  if (text.empty())
+    return false;
+  char *end = nullptr;
+  errno = 0;
+  value = std::strtoll(text.c_str(), &end, 10);
+  return errno == 0 && end && *end == '\0';
+}
+
+std::string shapeString(const int64_t *shape, int64_t rank) {
+  std::string s = "[";
+  for (int64_t d = 0; d < rank; ++d) {
+    if (d)
+      s += ", ";
+    s += std::to_string(shape[d]);
+  }
+  return s + "]";
+}
+
+std::string signatureShape(const Api &api, int64_t index) {
+  int64_t rank = api.inputRank(index);
+  std::string s = "[";
+  for (int64_t d = 0; d < rank; ++d) {
+    if (d)
+      s += ", ";
+    int64_t dim = api.inputDim(index, d);
+    const char *param = api.inputDimParam(index, d);
+    if (dim >= 0)
+      s += std::to_string(dim);
+    else
+      s += (param && *param) ? param : "?";
+  }
+  return s + "]";
+}
+
+float halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16;
+  int exp = (h >> 10) & 0x1f;
+  uint32_t mant = h & 0x3ff;
+  uint32_t bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else { // subnormal: renormalise
+      exp = 1;
+      while (!(mant & 0x400)) {
+        mant <<= 1;
+        --exp;
+      }
+      mant &= 0x3ff;
+      bits = sign | uint32_t(exp + 112) << 23 | mant << 13;
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | mant << 13;
+  } else {
+    bits = sign | uint32_t(exp + 112) << 23 | mant << 13;
+  }
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+std::string formatValue(const void *data, int64_t i, int32_t dtype) {
+  char buf[64];
+  switch (dtype) {
+  case 1:
+    std::snprintf(buf, sizeof(buf), "%g", double(((const float *)data)[i]));
+    break;
+  case 11:
+    std::snprintf(buf, sizeof(buf), "%g", ((const double *)data)[i]);
+    break;
+  case 10:
+    std::snprintf(buf, sizeof(buf), "%g",
+                  double(halfToFloat(((const uint16_t *)data)[i])));
+    break;
+  case 16: {
+    uint32_t bits = uint32_t(((const uint16_t *)data)[i]) << 16;
+    float f;
+    std::memcpy(&f, &bits, sizeof(f));
+    std::snprintf(buf, sizeof(buf), "%g", double(f));
+    break;
+  }
+  case 2:
+    std::snprintf(buf, sizeof(buf), "%u", unsigned(((const uint8_t *)data)[i]));
+    break;
+  case 3:
+    std::snprintf(buf, sizeof(buf), "%d", int(((const int8_t *)data)[i]));
+    break;
+  case 5:
+    std::snprintf(buf, sizeof(buf), "%d", int(((const int16_t *)data)[i]));
+    break;
+  case 6:
+    std::snprintf(buf, sizeof(buf), "%d", int(((const int32_t *)data)[i]));
+    break;
+  case 7:
+    std::snprintf(buf, sizeof(buf), "%" PRId64, ((const int64_t *)data)[i]);
+    break;
+  case 9:
+    std::snprintf(buf, sizeof(buf), "%s",
+                  ((const uint8_t *)data)[i] ? "true" : "false");
+    break;
+  default:
+    std::snprintf(buf, sizeof(buf), "?");
+  }
+  return buf;
+}
+
+std::string dtypeName(int32_t dtype) {
+  switch (dtype) {
+  case 16:
+    return "bfloat16";
+  default:
+    return moe::npy::dtypeName(dtype);
+  }
+}
+
+struct Options {
+  std::string model;
+  std::vector<std::pair<std::string, std::string>> inputs, outputs;
+  long long bench = 0;
+  bool threadsGiven = false;
+  long long threads = 0;
+};
+
+/// Parses argv; returns -1 to go on, else the exit code.
+int parseArgs(int argc, char **argv, Options &opts) {
+  auto splitPair = [](const std::string &flag, const std::string &value,
+                      std::vector<std::pair<std::string, std::string>> &into)
+      -> bool {
+    size_t eq = value.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == value.size()) {
+      error(flag + " expects NAME=FILE, got '" + value + "'");
+      return false;
+    }
+    into.emplace_back(value.substr(0, eq), value.substr(eq + 1));
+    return true;
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string flag = arg, value;
+    bool hasValue = false;
+    if (arg.rfind("--", 0) == 0) {
+      size_t eq = arg.find('=');
+      if (eq != std::string::npos) {
+        flag = arg.substr(0, eq);
+        value = arg.substr(eq + 1);
+        hasValue = true;
+      }
+    }
+    auto takeValue = [&]() -> bool {
+      if (hasValue)
+        return true;
+      if (i + 1 >= argc) {
+        error(flag + " expects a value");
+        return false;
+      }
+      value = argv[++i];
+      return true;
+    };
+    if (flag == "-h" || flag == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (flag == "--input" || flag == "-i") {
+      if (!takeValue() || !splitPair("--input", value, opts.inputs))
+        return 1;
+    } else if (flag == "--output" || flag == "-o") {
+      if (!takeValue() || !splitPair("--output", value, opts.outputs))
+        return 1;
+    } else if (flag == "--bench") {
+      if (!takeValue())
+        return 1;
+      if (!parseInt(value, opts.bench) || opts.bench < 1 ||
+          opts.bench > 1000000)
+        return error("--bench expects a positive number of runs, got '" +
+                     value + "'");
+    } else if (flag == "--threads") {
+      if (!takeValue())
+        return 1;
+      if (!parseInt(value, opts.threads) || opts.threads > 4096 ||
+          opts.threads < -1)
+        return error("--threads expects a number of threads, got '" + value +
+                     "'");
+      opts.threadsGiven = true;
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      return error("unknown option '" + arg + "'\n" + kUsage);
+    } else if (opts.model.empty()) {
+      opts.model = arg;
+    } else {
+      return error("more than one model given ('" + opts.model + "' and '" +
+                   arg + "')");
+    }
+  }
+  if (opts.model.empty())
+    return error(std::string("no model given\n") + kUsage);
+  return -1;
+}
+
+/// Owns the tensors of one run.
+struct Tensors {
+  const Api &api;
+  std::vector<moe_tensor *> list;
+  explicit Tensors(const Api &api, size_t n = 0) : api(api), list(n, nullptr) {}
+  ~Tensors() { clear(); }
+  void clear() {
+    for (moe_tensor *&t : list) {
+      api.tensorDestroy(t);
+      t = nullptr;
+    }
+  }
+};
+
+int runTool(int argc, char **argv) {
+  Options opts;
+  int status = parseArgs(argc, argv, opts);
+  if (status >= 0)
+    return status;
+
+  // dlopen searches the library path for a bare name; we mean a file.
+  std::string path = opts.model;
+  if (path.find('/') == std::string::npos)
+    path = "./" + path;
+  if (FILE *f = std::fopen(path.c_str(), "rb"))
+    std::fclose(f);
+  else
+    return error("cannot open model '" + opts.model +
+                 "': " + std::strerror(errno));
+  void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle)
+    return error("cannot load model '" + opts.model + "': " + dlerror());
+
+  Api api;
+  std::string missing;
+  bind(handle, "moe_num_inputs", api.numInputs, missing);
+  bind(handle, "moe_num_outputs", api.numOutputs, missing);
+  bind(handle, "moe_input_name", api.inputName, missing);
+  bind(handle, "moe_output_name", api.outputName, missing);
+  bind(handle, "moe_input_dtype", api.inputDtype, missing);
+  bind(handle, "moe_input_rank", api.inputRank, missing);
+  bind(handle, "moe_input_dim", api.inputDim, missing);
+  bind(handle, "moe_input_dim_param", api.inputDimParam, missing);
+  bind(handle, "moe_tensor_create", api.tensorCreate, missing);
+  bind(handle, "moe_tensor_destroy", api.tensorDestroy, missing);
+  bind(handle, "moe_tensor_data", api.tensorData, missing);
+  bind(handle, "moe_tensor_rank", api.tensorRank, missing);
+  bind(handle, "moe_tensor_shape", api.tensorShape, missing);
+  bind(handle, "moe_tensor_dtype", api.tensorDtype, missing);
+  bind(handle, "moe_tensor_num_elements", api.tensorNumElements, missing);
+  bind(handle, "moe_run", api.run, missing);
+  bind(handle, "moe_last_error", api.lastError, missing);
+  bind(handle, "moe_set_num_threads", api.setNumThreads, missing);
+  if (!missing.empty())
+    return error("'" + opts.model +
+                 "' is not a model compiled by moe-compile (missing " +
+                 missing + ")");
+
+  int64_t numInputs = api.numInputs(), numOutputs = api.numOutputs();
+  std::vector<std::string> inputNames, outputNames;
+  for (int64_t i = 0; i < numInputs; ++i)
+    inputNames.push_back(api.inputName(i));
+  for (int64_t i = 0; i < numOutputs; ++i)
+    outputNames.push_back(api.outputName(i));
+  auto listNames = [](const std::vector<std::string> &names) {
+    std::string s;
+    for (const std::string &n : names)
+      s += (s.empty() ? "'" : ", '") + n + "'";
+    return s.empty() ? std::string("(none)") : s;
+  };
+
+  // Inputs by name.
+  std::map<std::string, std::string> inputFiles;
+  for (auto &[name, file] : opts.inputs) {
+    if (std::find(inputNames.begin(), inputNames.end(), name) ==
+        inputNames.end())
+      return error("unknown input '" + name + "'; the model's inputs are " +
+                   listNames(inputNames));
+    if (!inputFiles.emplace(name, file).second)
+      return error("input '" + name + "' is given more than once");
+  }
+  std::map<std::string, std::string> outputFiles;
+  for (auto &[name, file] : opts.outputs) {
+    if (std::find(outputNames.begin(), outputNames.end(), name) ==
+        outputNames.end())
+      return error("unknown output '" + name + "'; the model's outputs are " +
+                   listNames(outputNames));
+    if (!outputFiles.emplace(name, file).second)
+      return error("output '" + name + "' is given more than once");
+  }
+
+  std::vector<moe::npy::Array> arrays(numInputs);
+  Tensors inputs(api, numInputs);
+  for (int64_t i = 0; i < numInputs; ++i) {
+    const std::string &name = inputNames[i];
+    auto it = inputFiles.find(name);
+    if (it == inputFiles.end())
+      return error("missing input '" + name + "' (" +
+                   dtypeName(api.inputDtype(i)) + " " +
+                   signatureShape(api, i) + "); give it with --input " +
+                   name + "=FILE.npy");
+    std::string message;
+    if (!moe::npy::read(it->second, arrays[i], message))
+      return error("input '" + name + "': " + message);
+    inputs.list[i] = api.tensorCreate(
+        arrays[i].data.get(), arrays[i].shape.data(),
+        int64_t(arrays[i].shape.size()), arrays[i].dtype);
+    if (!inputs.list[i])
+      return error("input '" + name + "': " + api.lastError());
+  }
+
+  if (opts.threadsGiven)
+    api.setNumThreads(int32_t(opts.threads));
+
+  Tensors outputs(api, numOutputs);
+  auto runOnce = [&]() -> bool {
+    outputs.clear();
+    return api.run(inputs.list.data(), numInputs, outputs.list.data(),
+                   numOutputs) == MOE_OK;
+  };
+  if (!runOnce())
+    return error(api.lastError());
+
+  if (opts.bench > 0) {
+    std::vector<double> times;
+    for (long long r = 0; r < opts.bench; ++r) {
+      auto start = std::chrono::steady_clock::now();
+      bool ok = runOnce();
+      auto end = std::chrono::steady_clock::now();
+      if (!ok)
+        return error(api.lastError());
+      times.push_back(
+          std::chrono::duration<double, std::milli>(end - start).count());
+    }
+    std::sort(times.begin(), times.end());
+    size_t n = times.size();
+    double median =
+        n % 2 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
+    std::printf("median_ms=%.4f min_ms=%.4f max_ms=%.4f\n", median,
+                times.front(), times.back());
+  }
+
+  for (int64_t i = 0; i < numOutputs; ++i) {
+    moe_tensor *t = outputs.list[i];
+    const std::string &name = outputNames[i];
+    int32_t dtype = api.tensorDtype(t);
+    int64_t rank = api.tensorRank(t);
+    const int64_t *shape = api.tensorShape(t);
+    auto it = outputFiles.find(name);
+    if (it != outputFiles.end()) {
+      std::string message;
+      if (!moe::npy::write(it->second, dtype, shape, rank, api.tensorData(t),
+                           message))
+        return error("output '" + name + "': " + message);
+      continue;
+    }
+    if (opts.bench > 0 || !outputFiles.empty())
+      continue;
+    int64_t count = api.tensorNumElements(t);
+    std::string line = name + ": " + dtypeName(dtype) + " " +
+                       shapeString(shape, rank) + " [";
+    const int64_t kShown = 8;
+    for (int64_t k = 0; k < std::min(count, kShown); ++k) {
+      if (k)
+        line += ", ";
+      line += formatValue(api.tensorData(t), k, dtype);
+    }
+    if (count > kShown)
+      line += ", ...";
+    std::printf("%s]\n", line.c_str());
+  }
+  // The model stays loaded: its runtime may own thread-local state.
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  try {
+    return runTool(argc, argv);
+  } catch (const std::exception &e) {
+    return error(e.what());
+  } catch (...) {
+    return error("unexpected internal error");
+  }
+}
