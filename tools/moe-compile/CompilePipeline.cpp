@@ -8,11 +8,23 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Pass/PassManager.h"
 
+#include "llvm/Support/CommandLine.h"
+
 using namespace mlir;
 
+/// Hidden: compile with the reference (oracle) lowering instead of the
+/// optimising one, to compare numbers or speed.
+static llvm::cl::opt<bool> useReferencePipeline(
+    "reference",
+    llvm::cl::desc("Lower with the reference (oracle) pipeline instead of "
+                   "the optimising CPU pipeline"),
+    llvm::cl::init(false), llvm::cl::Hidden);
+
 void mlir::moe::compile::buildCPUCompilePipeline(OpPassManager &pm) {
-  // The reference lowering until the optimising CPU pipeline exists.
-  buildMoEReferenceToLLVMPipeline(pm);
+  if (useReferencePipeline)
+    buildMoEReferenceToLLVMPipeline(pm);
+  else
+    buildMoECPUToLLVMPipeline(pm);
 }
 
 LogicalResult mlir::moe::compile::lowerToLLVMDialect(ModuleOp module) {

@@ -3,6 +3,7 @@
 #ifndef MOE_CONVERSION_PASSES_H
 #define MOE_CONVERSION_PASSES_H
 
+#include "moe/Conversion/MoEToLinalg/GroupedFFNToTiled.h"
 #include "moe/Conversion/MoEToLinalg/MoEToLinalg.h"
 
 namespace mlir::moe {

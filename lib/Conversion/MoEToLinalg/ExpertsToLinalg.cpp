@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "moe/Conversion/MoEToLinalg/Activations.h"
 #include "moe/Conversion/MoEToLinalg/LoweringUtils.h"
 #include "moe/Conversion/MoEToLinalg/MoEToLinalg.h"
 #include "moe/Dialect/MoE/IR/MoE.h"
@@ -114,8 +115,10 @@ Value affine(OpBuilder &b, Location loc, Value weight, Value bias, Value x) {
                      });
 }
 
-/// The element-wise activations (every kind but the fused swiglu).
-Value activateScalar(OpBuilder &b, Location loc, Activation kind, Value x) {
+} // namespace
+
+Value mlir::moe::activateScalar(OpBuilder &b, Location loc, Activation kind,
+                                Value x) {
   auto constant = [&](double value) { return floatLike(b, loc, x, value); };
   auto mul = [&](Value l, Value r) -> Value {
     return arith::MulFOp::create(b, loc, l, r);
@@ -150,11 +153,8 @@ Value activateScalar(OpBuilder &b, Location loc, Activation kind, Value x) {
   llvm_unreachable("swiglu is not element-wise");
 }
 
-/// gpt-oss's fused swiglu on one (gate, lin) pair:
-/// gate = min(gate, limit), lin = clamp(lin, -limit, limit),
-/// gate * sigmoid(alpha * gate) * (lin + beta). No clamp for limit = +inf.
-Value swigluScalar(OpBuilder &b, Location loc, ActivationConfigAttr act,
-                   Value gate, Value lin) {
+Value mlir::moe::swigluScalar(OpBuilder &b, Location loc,
+                              ActivationConfigAttr act, Value gate, Value lin) {
   double limit = act.limitValue();
   if (!std::isinf(limit)) {
     Value upper = floatLike(b, loc, gate, limit);
@@ -170,6 +170,8 @@ Value swigluScalar(OpBuilder &b, Location loc, ActivationConfigAttr act,
       b, loc, lin, floatLike(b, loc, lin, act.betaValue()));
   return arith::MulFOp::create(b, loc, glu, shifted);
 }
+
+namespace {
 
 /// The activation of fc1's output `h` ([f*I]), giving [I]. For swiglu the
 /// gate and linear halves are strided (interleaved) or contiguous

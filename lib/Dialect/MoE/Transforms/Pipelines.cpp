@@ -11,6 +11,7 @@
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -44,7 +45,54 @@ void mlir::moe::buildMoEReferenceToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void mlir::moe::buildMoECPUPipeline(OpPassManager &pm) {
+  pm.addPass(createMoEDecomposeLayer());
+  // The FLOP-heavy grouped_ffn first; whatever it does not support, and
+  // every other moe op, takes the reference lowering.
+  pm.addPass(createConvertMoEGroupedFFNToTiled());
+  pm.addPass(createConvertMoEToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mlir::moe::buildMoECPUToLLVMPipeline(OpPassManager &pm) {
+  buildMoECPUPipeline(pm);
+  bufferization::OneShotBufferizePassOptions bufferization;
+  bufferization.bufferizeFunctionBoundaries = true;
+  bufferization.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // The tile loops: scf.forall -> scf.parallel (run sequentially by
+  // scf-to-cf for now).
+  pm.addPass(createForallToParallelLoopPass());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToLibmPass());
+  // Horizontal sums may reassociate: a tree of adds, not a serial chain.
+  ConvertVectorToLLVMPassOptions vectorToLLVM;
+  vectorToLLVM.reassociateFPReductions = true;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
 void mlir::moe::registerMoEPipelines() {
+  PassPipelineRegistration<>(
+      "moe-cpu",
+      "Decompose moe layers; grouped_ffn with the tiled vector lowering, "
+      "the rest with the reference lowering (tensor level)",
+      buildMoECPUPipeline);
+  PassPipelineRegistration<>(
+      "moe-cpu-to-llvm",
+      "moe-cpu, then bufferise and lower (vector ops included) to the LLVM "
+      "dialect: the optimising CPU pipeline of moe-compile",
+      buildMoECPUToLLVMPipeline);
   PassPipelineRegistration<>(
       "moe-reference",
       "Decompose moe layers and lower them with the reference lowering "

@@ -16,6 +16,15 @@ void buildMoEReferencePipeline(OpPassManager &pm);
 /// the LLVM dialect, ready for the ExecutionEngine or mlir-translate.
 void buildMoEReferenceToLLVMPipeline(OpPassManager &pm);
 
+/// moe-cpu: decompose layers, lower moe.grouped_ffn with the tiled vector
+/// lowering (convert-moe-grouped-ffn-to-tiled) and every other moe op (and
+/// unsupported grouped_ffns) with the reference lowering; tensor level.
+void buildMoECPUPipeline(OpPassManager &pm);
+
+/// moe-cpu-to-llvm: moe-cpu, then bufferisation and lowering (vector ops
+/// included) to the LLVM dialect. moe-compile's default CPU pipeline.
+void buildMoECPUToLLVMPipeline(OpPassManager &pm);
+
 /// Registers the pipelines above under their names.
 void registerMoEPipelines();
 
