@@ -10,10 +10,12 @@
 set -euo pipefail
 
 # LLVM/MLIR 22 (find_package(MLIR), mlir-tblgen, FileCheck, lit), the ONNX C++
-# library and protobuf (importer), Ninja; cmake, g++ and GoogleTest ship with
+# library and protobuf (importer), LLVM's OpenMP runtime (parallel loops of
+# compiled models), Ninja; cmake, g++ and GoogleTest ship with
 # the CI image and are listed so a plainer Debian 12 gets them too.
 APT_PACKAGES=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
               libonnx-dev libprotobuf-dev protobuf-compiler ninja-build
+              libomp-22-dev
               cmake g++ libgtest-dev)
 # Test generators and the onnxruntime oracle. Module name == PyPI name.
 PIP_PACKAGES=(numpy onnx onnxruntime lit)

@@ -138,6 +138,10 @@ llvm::Error mlir::moe::compile::linkSharedLibrary(
                                 "-Wl,-z,noexecstack",
                                 "-pthread",
                                 "-lm"};
+  // OpenMP runtime for the parallel tile loops.
+  llvm::StringRef libomp = MOE_COMPILE_LIBOMP;
+  args.push_back(libomp.str());
+  args.push_back(("-Wl,-rpath," + llvm::sys::path::parent_path(libomp)).str());
   if (llvm::sys::fs::exists(MOE_COMPILE_EXPORTS))
     args.push_back("-Wl,--version-script=" MOE_COMPILE_EXPORTS);
   if (withCRunnerUtils) {

@@ -66,9 +66,14 @@ void mlir::moe::buildMoECPUToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
-  // The tile loops: scf.forall -> scf.parallel (run sequentially by
-  // scf-to-cf for now).
+  // The tile loops: scf.forall -> scf.parallel -> OpenMP parallel loops
+  // (threads from libomp; moe_set_num_threads sets their number).
   pm.addPass(createForallToParallelLoopPass());
+  pm.addPass(createConvertSCFToOpenMPPass());
+  // scf-to-openmp wraps loop bodies in memref.alloca_scope, which scf-to-cf
+  // cannot split into blocks; canonicalisation inlines the scopes that hold
+  // no alloca (ours).
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
@@ -78,6 +83,7 @@ void mlir::moe::buildMoECPUToLLVMPipeline(OpPassManager &pm) {
   ConvertVectorToLLVMPassOptions vectorToLLVM;
   vectorToLLVM.reassociateFPReductions = true;
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
+  pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
