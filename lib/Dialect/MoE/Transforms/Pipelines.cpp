@@ -24,8 +24,9 @@ void mlir::moe::buildMoEReferencePipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void mlir::moe::buildMoEReferenceToLLVMPipeline(OpPassManager &pm) {
-  buildMoEReferencePipeline(pm);
+/// Tensors to buffers with identity layouts at function boundaries (the C
+/// interface), deallocation, then linalg to loops: shared by both pipelines.
+static void addBufferizationToLoops(OpPassManager &pm) {
   bufferization::OneShotBufferizePassOptions bufferization;
   bufferization.bufferizeFunctionBoundaries = true;
   bufferization.functionBoundaryTypeConversion =
@@ -36,6 +37,11 @@ void mlir::moe::buildMoEReferenceToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+}
+
+void mlir::moe::buildMoEReferenceToLLVMPipeline(OpPassManager &pm) {
+  buildMoEReferencePipeline(pm);
+  addBufferizationToLoops(pm);
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
@@ -57,15 +63,7 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm) {
 
 void mlir::moe::buildMoECPUToLLVMPipeline(OpPassManager &pm) {
   buildMoECPUPipeline(pm);
-  bufferization::OneShotBufferizePassOptions bufferization;
-  bufferization.bufferizeFunctionBoundaries = true;
-  bufferization.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
-  bufferization::buildBufferDeallocationPipeline(pm);
-  pm.addPass(createConvertBufferizationToMemRefPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  addBufferizationToLoops(pm);
   // The tile loops: scf.forall -> scf.parallel -> OpenMP parallel loops
   // (threads from libomp; moe_set_num_threads sets their number).
   pm.addPass(createForallToParallelLoopPass());
