@@ -55,22 +55,6 @@ Value dot(OpBuilder &b, Location loc, Value lhs, Value rhs) {
   return tensor::ExtractOp::create(b, loc, product, ValueRange{});
 }
 
-/// The slice of a stacked-experts tensor [E, ...] for expert `expert`, with
-/// the expert dimension dropped.
-Value selectExpert(OpBuilder &b, Location loc, Value stacked, Value expert) {
-  auto type = cast<RankedTensorType>(stacked.getType());
-  int64_t rank = type.getRank();
-  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
-  offsets[0] = expert;
-  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, stacked);
-  sizes[0] = b.getIndexAttr(1);
-  SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
-  auto sliceType = RankedTensorType::get(type.getShape().drop_front(),
-                                         type.getElementType());
-  return tensor::ExtractSliceOp::create(b, loc, sliceType, stacked, offsets,
-                                        sizes, strides);
-}
-
 //===----------------------------------------------------------------------===//
 // One FFN expert on one row
 //===----------------------------------------------------------------------===//

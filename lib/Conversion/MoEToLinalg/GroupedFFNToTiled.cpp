@@ -29,24 +29,6 @@ using namespace mlir::moe;
 
 namespace {
 
-/// The slice of a stacked-experts tensor [E, ...] for expert `expert`, with
-/// the expert dimension dropped (null stays null).
-Value sliceExpert(OpBuilder &b, Location loc, Value stacked, Value expert) {
-  if (!stacked)
-    return stacked;
-  auto type = cast<RankedTensorType>(stacked.getType());
-  int64_t rank = type.getRank();
-  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
-  offsets[0] = expert;
-  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, stacked);
-  sizes[0] = b.getIndexAttr(1);
-  SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
-  auto sliceType = RankedTensorType::get(type.getShape().drop_front(),
-                                         type.getElementType());
-  return tensor::ExtractSliceOp::create(b, loc, sliceType, stacked, offsets,
-                                        sizes, strides);
-}
-
 /// A 2-D extract_slice [rowOffset, colOffset] of size [rows, cols] with
 /// column stride `colStride`.
 Value slice2D(OpBuilder &b, Location loc, Value source, OpFoldResult rowOffset,
@@ -81,20 +63,22 @@ struct TiledGroupedFFN : OpRewritePattern<GroupedFFNOp> {
         [&](OpBuilder &b, Location loc, Value e,
             ValueRange carried) -> SmallVector<Value> {
           Value begin = extractAsIndex(b, loc, offsets, e);
-          Value end = extractAsIndex(
-              b, loc, offsets, arith::AddIOp::create(b, loc, e, one).getResult());
+          Value end =
+              extractAsIndex(b, loc, offsets,
+                             arith::AddIOp::create(b, loc, e, one).getResult());
           Value count = arith::SubIOp::create(b, loc, end, begin);
           OpFoldResult hiddenSize = tensor::getMixedSize(b, loc, rows, 1);
           Value x = slice2D(b, loc, rows, begin, b.getIndexAttr(0), count,
                             hiddenSize);
 
-          Value h = product(b, loc, x, sliceExpert(b, loc, op.getFc1Weights(), e),
-                            sliceExpert(b, loc, op.getFc1Bias(), e),
-                            /*init=*/Value());
+          Value h =
+              product(b, loc, x, selectExpert(b, loc, op.getFc1Weights(), e),
+                      selectExpert(b, loc, op.getFc1Bias(), e),
+                      /*init=*/Value());
           Value a = activate(b, loc, op.getActivation(), h, count, inter);
           if (Value fc3 = op.getFc3Weights()) {
-            Value up = product(b, loc, x, sliceExpert(b, loc, fc3, e),
-                               sliceExpert(b, loc, op.getFc3Bias(), e),
+            Value up = product(b, loc, x, selectExpert(b, loc, fc3, e),
+                               selectExpert(b, loc, op.getFc3Bias(), e),
                                /*init=*/Value());
             a = mapElements(b, loc, {a, up}, type.getElementType(),
                             [](OpBuilder &b, Location loc, ValueRange args) {
@@ -105,9 +89,9 @@ struct TiledGroupedFFN : OpRewritePattern<GroupedFFNOp> {
           // fc2 writes straight into the expert's rows of the result.
           Value destination = slice2D(b, loc, carried[0], begin,
                                       b.getIndexAttr(0), count, hiddenSize);
-          Value y = product(b, loc, a, sliceExpert(b, loc, op.getFc2Weights(), e),
-                            sliceExpert(b, loc, op.getFc2Bias(), e),
-                            destination);
+          Value y =
+              product(b, loc, a, selectExpert(b, loc, op.getFc2Weights(), e),
+                      selectExpert(b, loc, op.getFc2Bias(), e), destination);
           Value updated = tensor::InsertSliceOp::create(
               b, loc, y, carried[0],
               ArrayRef<OpFoldResult>{begin, b.getIndexAttr(0)},
@@ -171,8 +155,8 @@ private:
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(forall.getBody());
     Value tileIndex = forall.getInductionVars()[0];
-    Value column = arith::MulIOp::create(b, loc, tileIndex,
-                                         indexConstant(b, loc, tileN));
+    Value column =
+        arith::MulIOp::create(b, loc, tileIndex, indexConstant(b, loc, tileN));
     Value shared = forall.getRegionIterArgs()[0];
     Value tile = slice2D(b, loc, shared, b.getIndexAttr(0), column, rowCount,
                          b.getIndexAttr(tileN));
@@ -196,9 +180,8 @@ private:
           b, loc, lb, ub, indexConstant(b, loc, rowsPerStep),
           ValueRange{carried},
           [&](OpBuilder &b, Location loc, Value row, ValueRange args) {
-            Value updated =
-                microKernel(b, loc, x, wTile, biasTile, args[0], row,
-                            rowsPerStep, k);
+            Value updated = microKernel(b, loc, x, wTile, biasTile, args[0],
+                                        row, rowsPerStep, k);
             scf::YieldOp::create(b, loc, updated);
           });
       return loop.getResult(0);
@@ -209,8 +192,7 @@ private:
 
     b.setInsertionPointToStart(forall.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(
-        b, loc, tile, shared,
-        ArrayRef<OpFoldResult>{b.getIndexAttr(0), column},
+        b, loc, tile, shared, ArrayRef<OpFoldResult>{b.getIndexAttr(0), column},
         ArrayRef<OpFoldResult>{rowCount, b.getIndexAttr(tileN)},
         ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
     return forall.getResult(0);
@@ -266,9 +248,9 @@ private:
     for (int64_t i = 0; i < rows; ++i) {
       SmallVector<Value> sums;
       for (int64_t j = 0; j < tileN; ++j)
-        sums.push_back(vector::ReductionOp::create(
-            b, loc, vector::CombiningKind::ADD,
-            reduction.getResult(i * tileN + j)));
+        sums.push_back(
+            vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                        reduction.getResult(i * tileN + j)));
       Value out = vector::FromElementsOp::create(b, loc, tileVectorType, sums);
       if (biasVector)
         out = arith::AddFOp::create(b, loc, out, biasVector);
@@ -288,11 +270,10 @@ private:
                         Value h, Value count, int64_t inter) {
     Type type = cast<RankedTensorType>(h.getType()).getElementType();
     if (act.getKind() != Activation::swiglu)
-      return mapElements(b, loc, h, type,
-                         [&](OpBuilder &b, Location loc, ValueRange args) {
-                           return activateScalar(b, loc, act.getKind(),
-                                                 args[0]);
-                         });
+      return mapElements(
+          b, loc, h, type, [&](OpBuilder &b, Location loc, ValueRange args) {
+            return activateScalar(b, loc, act.getKind(), args[0]);
+          });
     bool interleaved = act.getLayout() == SwigluLayout::interleaved;
     int64_t stride = interleaved ? 2 : 1;
     int64_t linStart = interleaved ? 1 : inter;
@@ -327,8 +308,8 @@ struct ConvertMoEGroupedFFNToTiledPass
     // Only the grouped_ffn ops are rewritten: nothing else is touched.
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingOps);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
-                                     config)))
+    if (failed(
+            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
       signalPassFailure();
   }
 };

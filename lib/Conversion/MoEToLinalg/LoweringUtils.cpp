@@ -21,26 +21,24 @@ Value mlir::moe::floatConstant(OpBuilder &b, Location loc, Type type,
 
 Value mlir::moe::emptyLike(OpBuilder &b, Location loc, RankedTensorType type,
                            ValueRange dynamicSizes) {
-  return tensor::EmptyOp::create(b, loc, type.getShape(),
-                                 type.getElementType(), dynamicSizes);
+  return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType(),
+                                 dynamicSizes);
 }
 
-Value mlir::moe::filledTensor(OpBuilder &b, Location loc,
-                              RankedTensorType type, double value,
-                              ValueRange dynamicSizes) {
+Value mlir::moe::filledTensor(OpBuilder &b, Location loc, RankedTensorType type,
+                              double value, ValueRange dynamicSizes) {
   Value init = emptyLike(b, loc, type, dynamicSizes);
   Value scalar;
   if (isa<FloatType>(type.getElementType()))
     scalar = floatConstant(b, loc, type.getElementType(), value);
   else
     scalar = arith::ConstantOp::create(
-        b, loc, b.getIntegerAttr(type.getElementType(),
-                                 static_cast<int64_t>(value)));
+        b, loc,
+        b.getIntegerAttr(type.getElementType(), static_cast<int64_t>(value)));
   return linalg::FillOp::create(b, loc, scalar, init).getResult(0);
 }
 
-Value mlir::moe::castFloat(OpBuilder &b, Location loc, Value value,
-                           Type type) {
+Value mlir::moe::castFloat(OpBuilder &b, Location loc, Value value, Type type) {
   unsigned from = value.getType().getIntOrFloatBitWidth();
   unsigned to = type.getIntOrFloatBitWidth();
   if (value.getType() == type)
@@ -154,4 +152,21 @@ Value mlir::moe::indexDim(OpBuilder &b, Location loc, Value tensor,
                           int64_t dim) {
   return getValueOrCreateConstantIndexOp(
       b, loc, tensor::getMixedSize(b, loc, tensor, dim));
+}
+
+Value mlir::moe::selectExpert(OpBuilder &b, Location loc, Value stacked,
+                              Value expert) {
+  if (!stacked)
+    return stacked;
+  auto type = cast<RankedTensorType>(stacked.getType());
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+  offsets[0] = expert;
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, stacked);
+  sizes[0] = b.getIndexAttr(1);
+  SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+  auto sliceType = RankedTensorType::get(type.getShape().drop_front(),
+                                         type.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, sliceType, stacked, offsets,
+                                        sizes, strides);
 }

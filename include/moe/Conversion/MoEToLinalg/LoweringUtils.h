@@ -71,6 +71,11 @@ updateIf(OpBuilder &b, Location loc, Value cond, ValueRange current,
 /// Size `dim` of `tensor` as an index value (a constant when static).
 Value indexDim(OpBuilder &b, Location loc, Value tensor, int64_t dim);
 
+/// The slice of a stacked-experts tensor [E, ...] for expert `expert`, with
+/// the expert dimension dropped (a null tensor, e.g. an absent bias, stays
+/// null).
+Value selectExpert(OpBuilder &b, Location loc, Value stacked, Value expert);
+
 } // namespace mlir::moe
 
 #endif // MOE_CONVERSION_MOETOLINALG_LOWERINGUTILS_H
