@@ -1,4 +1,5 @@
-//===- RuntimeTest.cpp - the MoERuntime.h C API of a model.so --------------===//
+//===- RuntimeTest.cpp - the MoERuntime.h C API of a model.so
+//--------------===//
 //
 // dlopen's the hand-written models of test/Runtime (built with the runtime
 // library exactly like a compiled model) and exercises the whole C API:
@@ -27,66 +28,18 @@ namespace {
 /// The C API bound from one model.so.
 struct Model {
   void *handle = nullptr;
-#define MOE_FN(name) decltype(&::name) name = nullptr;
-  MOE_FN(moe_num_inputs)
-  MOE_FN(moe_num_outputs)
-  MOE_FN(moe_input_name)
-  MOE_FN(moe_output_name)
-  MOE_FN(moe_input_dtype)
-  MOE_FN(moe_output_dtype)
-  MOE_FN(moe_input_rank)
-  MOE_FN(moe_output_rank)
-  MOE_FN(moe_input_dim)
-  MOE_FN(moe_output_dim)
-  MOE_FN(moe_input_dim_param)
-  MOE_FN(moe_output_dim_param)
-  MOE_FN(moe_signature_json)
-  MOE_FN(moe_tensor_create)
-  MOE_FN(moe_tensor_destroy)
-  MOE_FN(moe_tensor_data)
-  MOE_FN(moe_tensor_rank)
-  MOE_FN(moe_tensor_shape)
-  MOE_FN(moe_tensor_dtype)
-  MOE_FN(moe_tensor_num_elements)
-  MOE_FN(moe_run)
-  MOE_FN(moe_last_error)
-  MOE_FN(moe_set_num_threads)
-  MOE_FN(moe_get_num_threads)
-#undef MOE_FN
+#define MOE_RUNTIME_FUNCTION(name) decltype(&::name) name = nullptr;
+#include "moe/Runtime/MoERuntimeAPI.def"
 
   /// Loads MOE_FAKE_MODEL_DIR/<file>; reports failures through gtest.
   void load(const std::string &file) {
     std::string path = std::string(MOE_FAKE_MODEL_DIR) + "/" + file;
     handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     ASSERT_NE(handle, nullptr) << dlerror();
-#define MOE_FN(name)                                                           \
+#define MOE_RUNTIME_FUNCTION(name)                                             \
   name = reinterpret_cast<decltype(name)>(dlsym(handle, #name));               \
   ASSERT_NE(name, nullptr) << #name;
-    MOE_FN(moe_num_inputs)
-    MOE_FN(moe_num_outputs)
-    MOE_FN(moe_input_name)
-    MOE_FN(moe_output_name)
-    MOE_FN(moe_input_dtype)
-    MOE_FN(moe_output_dtype)
-    MOE_FN(moe_input_rank)
-    MOE_FN(moe_output_rank)
-    MOE_FN(moe_input_dim)
-    MOE_FN(moe_output_dim)
-    MOE_FN(moe_input_dim_param)
-    MOE_FN(moe_output_dim_param)
-    MOE_FN(moe_signature_json)
-    MOE_FN(moe_tensor_create)
-    MOE_FN(moe_tensor_destroy)
-    MOE_FN(moe_tensor_data)
-    MOE_FN(moe_tensor_rank)
-    MOE_FN(moe_tensor_shape)
-    MOE_FN(moe_tensor_dtype)
-    MOE_FN(moe_tensor_num_elements)
-    MOE_FN(moe_run)
-    MOE_FN(moe_last_error)
-    MOE_FN(moe_set_num_threads)
-    MOE_FN(moe_get_num_threads)
-#undef MOE_FN
+#include "moe/Runtime/MoERuntimeAPI.def"
   }
 };
 
@@ -162,8 +115,9 @@ TEST_F(FakeModelTest, Signature) {
 
 TEST_F(FakeModelTest, SignatureOutOfRange) {
   EXPECT_EQ(m.moe_input_name(2), nullptr);
-  EXPECT_NE(std::string(m.moe_last_error()).find("input index 2 is out of range"),
-            std::string::npos)
+  EXPECT_NE(
+      std::string(m.moe_last_error()).find("input index 2 is out of range"),
+      std::string::npos)
       << m.moe_last_error();
   EXPECT_EQ(m.moe_input_name(-1), nullptr);
   EXPECT_EQ(m.moe_output_name(1), nullptr);
@@ -190,9 +144,10 @@ TEST_F(FakeModelTest, SignatureOutOfRange) {
 TEST_F(FakeModelTest, SignatureJson) {
   const char *json = m.moe_signature_json();
   ASSERT_NE(json, nullptr);
-  EXPECT_STREQ(json, "{\"inputs\":[{\"name\":\"x\",\"dtype\":1,\"shape\":[\"T\",4]},"
-                     "{\"name\":\"b\",\"dtype\":1,\"shape\":[4]}],"
-                     "\"outputs\":[{\"name\":\"y\",\"dtype\":1,\"shape\":[\"T\",4]}]}");
+  EXPECT_STREQ(
+      json, "{\"inputs\":[{\"name\":\"x\",\"dtype\":1,\"shape\":[\"T\",4]},"
+            "{\"name\":\"b\",\"dtype\":1,\"shape\":[4]}],"
+            "\"outputs\":[{\"name\":\"y\",\"dtype\":1,\"shape\":[\"T\",4]}]}");
   // Built once: the same string every time.
   EXPECT_EQ(m.moe_signature_json(), json);
 }
@@ -231,8 +186,10 @@ TEST_F(FakeModelTest, RunConcurrently) {
         std::vector<float> x = randomFloats(rows * 4, t * 1000 + iter);
         std::vector<float> b = randomFloats(4, t);
         moe_tensor *in[2] = {
-            m.moe_tensor_create(x.data(), std::vector<int64_t>{rows, 4}.data(), 2, 1),
-            m.moe_tensor_create(b.data(), std::vector<int64_t>{4}.data(), 1, 1)};
+            m.moe_tensor_create(x.data(), std::vector<int64_t>{rows, 4}.data(),
+                                2, 1),
+            m.moe_tensor_create(b.data(), std::vector<int64_t>{4}.data(), 1,
+                                1)};
         moe_tensor *out[1] = {nullptr};
         if (m.moe_run(in, 2, out, 1) != MOE_OK) {
           ++failures[t];
@@ -269,7 +226,8 @@ TEST_F(FakeModelTest, RunConcurrently) {
 TEST_F(FakeModelTest, RunRefusals) {
   std::vector<float> x(8 * 16), b(16);
   std::vector<double> xd(5 * 4);
-  int64_t s54[] = {5, 4}, s4[] = {4}, s58[] = {5, 8}, s3[] = {3}, s544[] = {5, 4, 4};
+  int64_t s54[] = {5, 4}, s4[] = {4}, s58[] = {5, 8}, s3[] = {3},
+          s544[] = {5, 4, 4};
   moe_tensor *x54 = m.moe_tensor_create(x.data(), s54, 2, 1);
   moe_tensor *b4 = m.moe_tensor_create(b.data(), s4, 1, 1);
   moe_tensor *x58 = m.moe_tensor_create(x.data(), s58, 2, 1);

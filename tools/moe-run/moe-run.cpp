@@ -1,4 +1,5 @@
-//===- moe-run.cpp - run a compiled model on .npy tensors ------------------===//
+//===- moe-run.cpp - run a compiled model on .npy tensors
+//------------------===//
 //
 //   moe-run model.so --input NAME=file.npy ... [--output NAME=file.npy ...]
 //                    [--bench=N] [--threads=N]
@@ -43,24 +44,8 @@ const char *const kUsage =
 
 /// The MoERuntime.h functions of the loaded model.
 struct Api {
-  int64_t (*numInputs)(void);
-  int64_t (*numOutputs)(void);
-  const char *(*inputName)(int64_t);
-  const char *(*outputName)(int64_t);
-  int32_t (*inputDtype)(int64_t);
-  int64_t (*inputRank)(int64_t);
-  int64_t (*inputDim)(int64_t, int64_t);
-  const char *(*inputDimParam)(int64_t, int64_t);
-  moe_tensor *(*tensorCreate)(void *, const int64_t *, int64_t, int32_t);
-  void (*tensorDestroy)(moe_tensor *);
-  void *(*tensorData)(const moe_tensor *);
-  int64_t (*tensorRank)(const moe_tensor *);
-  const int64_t *(*tensorShape)(const moe_tensor *);
-  int32_t (*tensorDtype)(const moe_tensor *);
-  int64_t (*tensorNumElements)(const moe_tensor *);
-  int (*run)(moe_tensor *const *, int64_t, moe_tensor **, int64_t);
-  const char *(*lastError)(void);
-  void (*setNumThreads)(int32_t);
+#define MOE_RUNTIME_FUNCTION(name) decltype(&::name) name = nullptr;
+#include "moe/Runtime/MoERuntimeAPI.def"
 };
 
 int error(const std::string &message) {
@@ -98,13 +83,13 @@ std::string shapeString(const int64_t *shape, int64_t rank) {
 }
 
 std::string signatureShape(const Api &api, int64_t index) {
-  int64_t rank = api.inputRank(index);
+  int64_t rank = api.moe_input_rank(index);
   std::string s = "[";
   for (int64_t d = 0; d < rank; ++d) {
     if (d)
       s += ", ";
-    int64_t dim = api.inputDim(index, d);
-    const char *param = api.inputDimParam(index, d);
+    int64_t dim = api.moe_input_dim(index, d);
+    const char *param = api.moe_input_dim_param(index, d);
     if (dim >= 0)
       s += std::to_string(dim);
     else
@@ -204,9 +189,9 @@ struct Options {
 
 /// Parses argv; returns -1 to go on, else the exit code.
 int parseArgs(int argc, char **argv, Options &opts) {
-  auto splitPair = [](const std::string &flag, const std::string &value,
-                      std::vector<std::pair<std::string, std::string>> &into)
-      -> bool {
+  auto splitPair =
+      [](const std::string &flag, const std::string &value,
+         std::vector<std::pair<std::string, std::string>> &into) -> bool {
     size_t eq = value.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == value.size()) {
       error(flag + " expects NAME=FILE, got '" + value + "'");
@@ -284,7 +269,7 @@ struct Tensors {
   ~Tensors() { clear(); }
   void clear() {
     for (moe_tensor *&t : list) {
-      api.tensorDestroy(t);
+      api.moe_tensor_destroy(t);
       t = nullptr;
     }
   }
@@ -311,35 +296,19 @@ int runTool(int argc, char **argv) {
 
   Api api;
   std::string missing;
-  bind(handle, "moe_num_inputs", api.numInputs, missing);
-  bind(handle, "moe_num_outputs", api.numOutputs, missing);
-  bind(handle, "moe_input_name", api.inputName, missing);
-  bind(handle, "moe_output_name", api.outputName, missing);
-  bind(handle, "moe_input_dtype", api.inputDtype, missing);
-  bind(handle, "moe_input_rank", api.inputRank, missing);
-  bind(handle, "moe_input_dim", api.inputDim, missing);
-  bind(handle, "moe_input_dim_param", api.inputDimParam, missing);
-  bind(handle, "moe_tensor_create", api.tensorCreate, missing);
-  bind(handle, "moe_tensor_destroy", api.tensorDestroy, missing);
-  bind(handle, "moe_tensor_data", api.tensorData, missing);
-  bind(handle, "moe_tensor_rank", api.tensorRank, missing);
-  bind(handle, "moe_tensor_shape", api.tensorShape, missing);
-  bind(handle, "moe_tensor_dtype", api.tensorDtype, missing);
-  bind(handle, "moe_tensor_num_elements", api.tensorNumElements, missing);
-  bind(handle, "moe_run", api.run, missing);
-  bind(handle, "moe_last_error", api.lastError, missing);
-  bind(handle, "moe_set_num_threads", api.setNumThreads, missing);
+#define MOE_RUNTIME_FUNCTION(name) bind(handle, #name, api.name, missing);
+#include "moe/Runtime/MoERuntimeAPI.def"
   if (!missing.empty())
     return error("'" + opts.model +
                  "' is not a model compiled by moe-compile (missing " +
                  missing + ")");
 
-  int64_t numInputs = api.numInputs(), numOutputs = api.numOutputs();
+  int64_t numInputs = api.moe_num_inputs(), numOutputs = api.moe_num_outputs();
   std::vector<std::string> inputNames, outputNames;
   for (int64_t i = 0; i < numInputs; ++i)
-    inputNames.push_back(api.inputName(i));
+    inputNames.push_back(api.moe_input_name(i));
   for (int64_t i = 0; i < numOutputs; ++i)
-    outputNames.push_back(api.outputName(i));
+    outputNames.push_back(api.moe_output_name(i));
   auto listNames = [](const std::vector<std::string> &names) {
     std::string s;
     for (const std::string &n : names)
@@ -374,30 +343,30 @@ int runTool(int argc, char **argv) {
     auto it = inputFiles.find(name);
     if (it == inputFiles.end())
       return error("missing input '" + name + "' (" +
-                   dtypeName(api.inputDtype(i)) + " " +
-                   signatureShape(api, i) + "); give it with --input " +
-                   name + "=FILE.npy");
+                   dtypeName(api.moe_input_dtype(i)) + " " +
+                   signatureShape(api, i) + "); give it with --input " + name +
+                   "=FILE.npy");
     std::string message;
     if (!moe::npy::read(it->second, arrays[i], message))
       return error("input '" + name + "': " + message);
-    inputs.list[i] = api.tensorCreate(
-        arrays[i].data.get(), arrays[i].shape.data(),
-        int64_t(arrays[i].shape.size()), arrays[i].dtype);
+    inputs.list[i] =
+        api.moe_tensor_create(arrays[i].data.get(), arrays[i].shape.data(),
+                              int64_t(arrays[i].shape.size()), arrays[i].dtype);
     if (!inputs.list[i])
-      return error("input '" + name + "': " + api.lastError());
+      return error("input '" + name + "': " + api.moe_last_error());
   }
 
   if (opts.threadsGiven)
-    api.setNumThreads(int32_t(opts.threads));
+    api.moe_set_num_threads(int32_t(opts.threads));
 
   Tensors outputs(api, numOutputs);
   auto runOnce = [&]() -> bool {
     outputs.clear();
-    return api.run(inputs.list.data(), numInputs, outputs.list.data(),
-                   numOutputs) == MOE_OK;
+    return api.moe_run(inputs.list.data(), numInputs, outputs.list.data(),
+                       numOutputs) == MOE_OK;
   };
   if (!runOnce())
-    return error(api.lastError());
+    return error(api.moe_last_error());
 
   if (opts.bench > 0) {
     std::vector<double> times;
@@ -406,7 +375,7 @@ int runTool(int argc, char **argv) {
       bool ok = runOnce();
       auto end = std::chrono::steady_clock::now();
       if (!ok)
-        return error(api.lastError());
+        return error(api.moe_last_error());
       times.push_back(
           std::chrono::duration<double, std::milli>(end - start).count());
     }
@@ -421,27 +390,27 @@ int runTool(int argc, char **argv) {
   for (int64_t i = 0; i < numOutputs; ++i) {
     moe_tensor *t = outputs.list[i];
     const std::string &name = outputNames[i];
-    int32_t dtype = api.tensorDtype(t);
-    int64_t rank = api.tensorRank(t);
-    const int64_t *shape = api.tensorShape(t);
+    int32_t dtype = api.moe_tensor_dtype(t);
+    int64_t rank = api.moe_tensor_rank(t);
+    const int64_t *shape = api.moe_tensor_shape(t);
     auto it = outputFiles.find(name);
     if (it != outputFiles.end()) {
       std::string message;
-      if (!moe::npy::write(it->second, dtype, shape, rank, api.tensorData(t),
-                           message))
+      if (!moe::npy::write(it->second, dtype, shape, rank,
+                           api.moe_tensor_data(t), message))
         return error("output '" + name + "': " + message);
       continue;
     }
     if (opts.bench > 0 || !outputFiles.empty())
       continue;
-    int64_t count = api.tensorNumElements(t);
-    std::string line = name + ": " + dtypeName(dtype) + " " +
-                       shapeString(shape, rank) + " [";
+    int64_t count = api.moe_tensor_num_elements(t);
+    std::string line =
+        name + ": " + dtypeName(dtype) + " " + shapeString(shape, rank) + " [";
     const int64_t kShown = 8;
     for (int64_t k = 0; k < std::min(count, kShown); ++k) {
       if (k)
         line += ", ";
-      line += formatValue(api.tensorData(t), k, dtype);
+      line += formatValue(api.moe_tensor_data(t), k, dtype);
     }
     if (count > kShown)
       line += ", ...";
