@@ -238,6 +238,28 @@ struct DispatchOpLowering : OpConversionPattern<DispatchOp> {
 // moe.permute
 //===----------------------------------------------------------------------===//
 
+/// Folds `body` over the rows i of the ragged layout whose `row_token[i]` is
+/// a token (>= 0; padding rows are skipped), in row order, carrying one
+/// tensor from `init`. `body` gets the row and its token as indices.
+Value forEachRoutedRow(OpBuilder &b, Location loc, Value rowToken, Value init,
+                       function_ref<Value(OpBuilder &, Location, Value row,
+                                          Value token, Value carried)>
+                           body) {
+  return forRange(
+      b, loc, indexConstant(b, loc, 0), indexDim(b, loc, rowToken, 0), init,
+      [&](OpBuilder &b, Location loc, Value i, ValueRange carried) {
+        Value token = tensor::ExtractOp::create(b, loc, rowToken, i);
+        Value isRow = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
+                                            token, i32Constant(b, loc, 0));
+        return updateIf(b, loc, isRow, carried,
+                        [&](OpBuilder &b, Location loc) -> SmallVector<Value> {
+                          Value t = arith::IndexCastOp::create(
+                              b, loc, b.getIndexType(), token);
+                          return {body(b, loc, i, t, carried[0])};
+                        });
+      })[0];
+}
+
 /// result = zeros; result[i] = input[row_token[i]] for every non-padding row.
 struct PermuteOpLowering : OpConversionPattern<PermuteOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -254,21 +276,11 @@ struct PermuteOpLowering : OpConversionPattern<PermuteOp> {
         rewriter, loc, type, 0.0,
         dynamicSizesOf(type, {rows, indexDim(rewriter, loc, input, 1)}));
 
-    Value permuted = forRange(
-        rewriter, loc, indexConstant(rewriter, loc, 0), rows, result,
-        [&](OpBuilder &b, Location loc, Value i, ValueRange carried) {
-          Value token = tensor::ExtractOp::create(b, loc, rowToken, i);
-          Value isRow = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
-                                              token, i32Constant(b, loc, 0));
-          return updateIf(
-              b, loc, isRow, carried,
-              [&](OpBuilder &b, Location loc) -> SmallVector<Value> {
-                Value t =
-                    arith::IndexCastOp::create(b, loc, b.getIndexType(), token);
-                Value row = extractRow(b, loc, input, t);
-                return {insertRow(b, loc, row, carried[0], i)};
-              });
-        })[0];
+    Value permuted = forEachRoutedRow(
+        rewriter, loc, rowToken, result,
+        [&](OpBuilder &b, Location loc, Value i, Value t, Value carried) {
+          return insertRow(b, loc, extractRow(b, loc, input, t), carried, i);
+        });
     rewriter.replaceOp(op, permuted);
     return success();
   }
@@ -292,34 +304,22 @@ struct CombineOpLowering : OpConversionPattern<CombineOp> {
     Value rowWeight = adaptor.getRowWeight();
     Type elementType = op.getResult().getType().getElementType();
 
-    Value combined = forRange(
-        rewriter, loc, indexConstant(rewriter, loc, 0),
-        indexDim(rewriter, loc, rowToken, 0), adaptor.getInit(),
-        [&](OpBuilder &b, Location loc, Value i, ValueRange carried) {
-          Value token = tensor::ExtractOp::create(b, loc, rowToken, i);
-          Value isRow = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
-                                              token, i32Constant(b, loc, 0));
-          return updateIf(
-              b, loc, isRow, carried,
-              [&](OpBuilder &b, Location loc) -> SmallVector<Value> {
-                Value t =
-                    arith::IndexCastOp::create(b, loc, b.getIndexType(), token);
-                Value weight = castWeight(
-                    b, loc, tensor::ExtractOp::create(b, loc, rowWeight, i),
-                    elementType);
-                Value sum = mapElements(
-                    b, loc,
-                    {extractRow(b, loc, carried[0], t),
-                     extractRow(b, loc, expertRows, i)},
-                    elementType,
-                    [&](OpBuilder &b, Location loc, ValueRange args) {
-                      Value scaled =
-                          arith::MulFOp::create(b, loc, weight, args[1]);
-                      return arith::AddFOp::create(b, loc, args[0], scaled);
-                    });
-                return {insertRow(b, loc, sum, carried[0], t)};
+    Value combined = forEachRoutedRow(
+        rewriter, loc, rowToken, adaptor.getInit(),
+        [&](OpBuilder &b, Location loc, Value i, Value t, Value carried) {
+          Value weight = castWeight(
+              b, loc, tensor::ExtractOp::create(b, loc, rowWeight, i),
+              elementType);
+          Value sum = mapElements(
+              b, loc,
+              {extractRow(b, loc, carried, t),
+               extractRow(b, loc, expertRows, i)},
+              elementType, [&](OpBuilder &b, Location loc, ValueRange args) {
+                Value scaled = arith::MulFOp::create(b, loc, weight, args[1]);
+                return arith::AddFOp::create(b, loc, args[0], scaled);
               });
-        })[0];
+          return insertRow(b, loc, sum, carried, t);
+        });
     rewriter.replaceOp(op, combined);
     return success();
   }
