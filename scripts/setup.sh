@@ -106,4 +106,17 @@ if ((${#missing_pip[@]})); then
   ((${#still[@]} == 0)) || die "still not importable after pip: ${still[*]}"
 fi
 
+#--- cuobjdump --------------------------------------------------------------#
+# Lists the kernels of CUDA artifacts (tests of moe-compile --target=cuda).
+# Some CUDA toolkit installs lack it; NVIDIA publishes it on PyPI.
+if [[ ! -x ${CUDA_HOME:-/usr/local/cuda}/bin/cuobjdump ]] &&
+   ! python3 "$(dirname "${BASH_SOURCE[0]}")/find_cuobjdump.py" >/dev/null 2>&1; then
+  echo "setup.sh: installing nvidia-cuda-cuobjdump for $(command -v python3)"
+  run_logged "pip install nvidia-cuda-cuobjdump" env \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
+    python3 -m pip install --quiet nvidia-cuda-cuobjdump
+  python3 "$(dirname "${BASH_SOURCE[0]}")/find_cuobjdump.py" >/dev/null ||
+    die "cuobjdump not found after installing nvidia-cuda-cuobjdump"
+fi
+
 echo "setup.sh: ok (${#APT_PACKAGES[@]} Debian and ${#PIP_PACKAGES[@]} Python packages present)"

@@ -2,6 +2,7 @@
 # lit configuration of the moe regression suite (check-moe).
 
 import os
+import subprocess
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -41,3 +42,43 @@ tools = ["moe-opt", "moe-translate",
          ToolSubst("mlir-runner", unresolved="ignore"),
          ToolSubst("lli", unresolved="ignore")]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# CUDA. `cuda-toolkit`: ptxas is there, so CUDA models can be compiled.
+# `cuda-device`: a driver and a GPU are usable, so they can run (probed in a
+# child process: lit itself never initialises CUDA). `moe-cuda-runtime`: this
+# build has the CUDA runtime (MOE_ENABLE_CUDA), so the stand-in driver and
+# fake CUDA model of test/Runtime exist.
+cuda_root = os.environ.get("CUDA_HOME") or "/usr/local/cuda"
+if os.path.isfile(os.path.join(cuda_root, "bin", "ptxas")):
+    config.available_features.add("cuda-toolkit")
+_cuda_probe = (
+    "import ctypes, sys\n"
+    "try:\n"
+    "    cuda = ctypes.CDLL('libcuda.so.1')\n"
+    "except OSError:\n"
+    "    sys.exit(1)\n"
+    "count = ctypes.c_int(0)\n"
+    "ok = cuda.cuInit(0) == 0 and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0\n"
+    "sys.exit(0 if ok and count.value > 0 else 1)\n")
+try:
+    if subprocess.run([config.python_executable, "-c", _cuda_probe],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                      timeout=120).returncode == 0:
+        config.available_features.add("cuda-device")
+except (OSError, subprocess.TimeoutExpired):
+    pass
+if getattr(config, "moe_enable_cuda", False):
+    config.available_features.add("moe-cuda-runtime")
+
+# cuobjdump lists the kernels of CUDA artifacts: the toolkit's, or NVIDIA's
+# PyPI wheel (scripts/setup.sh installs it for the Python lit tests use).
+try:
+    _cuobjdump = subprocess.run(
+        [config.python_executable,
+         os.path.join(config.moe_src_root, "scripts", "find_cuobjdump.py")],
+        capture_output=True, text=True, timeout=60).stdout.strip()
+except (OSError, subprocess.TimeoutExpired):
+    _cuobjdump = ""
+if _cuobjdump:
+    config.available_features.add("cuobjdump")
+    config.substitutions.append(("%cuobjdump", _cuobjdump))

@@ -31,19 +31,41 @@ def ConvertMoEGroupedFFNToTiled : Pass<"convert-moe-grouped-ffn-to-tiled"> {
   let summary = "Fast CPU lowering of moe.grouped_ffn to tiled vector code";
   let description = [{
     Lowers `moe.grouped_ffn` with f32 rows, weights and result to a loop
-    over experts; for expert `e`, fc1 (and fc3) and fc2 run as matrix
+    over experts, skipping experts without rows; for expert `e`, two matrix
     products of the expert's rows `[offsets[e], offsets[e+1])` (dropless, no
-    padding) with the transposed weights. Each product is an `scf.forall`
-    over tiles of `tile-n` output columns; inside, `tile-rows` rows at a time
-    (then a one-row remainder), the reduction over the hidden dimension runs
-    in `vector<vector-width x f32>` FMAs with `tile-rows * tile-n`
-    accumulators, reduced horizontally once per output tile. Bias and the
-    activation (the reference lowering's scalar helpers) follow as
-    element-wise ops.
+    padding) with the transposed weights: fc1 (with fc3 when gated) and
+    fc2. Each product is an `scf.forall` over output column tiles whose
+    micro-kernel reads `tile-n` weight rows; inside, `tile-rows` rows at a
+    time (then a one-row remainder), the reduction over K runs in
+    `vector<vector-width x f32>` FMAs with `tile-rows * tile-n`
+    accumulators, summed horizontally by one shuffle tree per tile.
+
+    fc1's epilogue applies the bias and the activation (the reference
+    lowering's scalar definitions, applied lane-wise): a tile reads the gate
+    and linear rows of the same swiglu columns (rows `2c`/`2c+1`
+    interleaved, `c`/`I+c` concatenated) and the fc3 rows of the same
+    columns, so fc1 writes the activated `[n, I]` directly. fc2 writes into
+    the expert's rows of the result; only the rows outside
+    `[offsets[0], offsets[E])` are zero-filled. With `approximate-math`,
+    the epilogue's vector `exp`/`tanh`/`erf` become polynomial
+    approximations instead of libm calls.
+
+    A `moe.combine` of a grouped_ffn (its only use) of `moe.permute`d rows
+    with the same tokens is lowered with them: fc1 reads each row straight
+    from the permute's input (`x[token]`) and fc2 adds `w * row` into the
+    combine's result at the row's token, so neither the permuted rows nor
+    the grouped result are materialised.
+
+    With `prefetch`, each row tile's first steps over K also prefetch an
+    even share of the next column tile's weight rows into L2, so that
+    streaming the weights overlaps the arithmetic. When a tile's weight rows
+    exceed `weight-tile-bytes` (fc2 with a long intermediate dimension),
+    fc2's reduction over K runs in blocks that stay in L1, the partial sums
+    accumulated in the output.
 
     Ops it does not handle (other element types, a reduction dimension that
     is not a multiple of `vector-width`, output dimensions that are not a
-    multiple of `tile-n`, dynamic weight shapes) are left alone for the
+    multiple of their tile, dynamic weight shapes) are left alone for the
     reference lowering (`convert-moe-to-linalg`).
   }];
   let options = [
@@ -52,14 +74,144 @@ def ConvertMoEGroupedFFNToTiled : Pass<"convert-moe-grouped-ffn-to-tiled"> {
     Option<"tileRows", "tile-rows", "int64_t", /*default=*/"4",
            "rows computed together by the micro-kernel">,
     Option<"tileN", "tile-n", "int64_t", /*default=*/"4",
-           "output columns computed together by the micro-kernel">,
+           "weight rows (product columns) read together by the micro-kernel">,
+    Option<"approximateMath", "approximate-math", "bool", /*default=*/"true",
+           "polynomial vector exp/tanh/erf in the activation epilogue">,
+    Option<"prefetch", "prefetch", "bool", /*default=*/"true",
+           "prefetch the next tile's weights into L2 (memref.prefetch on a "
+           "read-only bufferization.to_buffer), spread over the tile's rows">,
+    Option<"weightTileBytes", "weight-tile-bytes", "int64_t",
+           /*default=*/"16384",
+           "bytes of a tile's weight rows above which fc2's reduction over K "
+           "runs in blocks (partial sums accumulated in the output tile)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::vector::VectorDialect"];
+}
+
+def ConvertMoEDispatchToParallel : Pass<"convert-moe-dispatch-to-parallel"> {
+  let summary = "Parallel vector CPU lowering of moe.permute and moe.combine";
+  let description = [{
+    Lowers `moe.permute` (static row width) to an `scf.forall` over the rows
+    it writes, each copying its token's row (or zeros for a padding row) in
+    vectors, and `moe.combine` (f32, static row width) to an `scf.forall`
+    over column blocks of the result: each block walks the rows in order and
+    adds `w * row` into its token's columns, the same operations in the same
+    order as the reference lowering, without races. With
+    `scf-forall-to-parallel` and `convert-scf-to-openmp` the loops run on
+    OpenMP threads. Other forms are left alone for the reference lowering
+    (`convert-moe-to-linalg`).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def ConvertMoEGroupedFFNToRowParallel
+    : Pass<"convert-moe-grouped-ffn-to-row-parallel"> {
+  let summary = "moe.grouped_ffn as products parallel over all rows";
+  let description = [{
+    Lowers f32 `moe.grouped_ffn` (static weight shapes) without a loop over
+    experts: each row's expert is computed from `offsets` (a reduction over
+    the expert ends, on the device), and fc1, fc3 and fc2 are each one
+    `linalg.generic` over (row, output column, reduction) whose body reads
+    the row's expert's weight with `tensor.extract`, initialised with that
+    expert's bias; rows past the FFN experts are zero. Every output element
+    is independent, so after bufferisation each product is one parallel
+    loop over all rows and columns: the GPU pipeline maps it to a grid,
+    where the reference lowering's per-expert loop would run in a single
+    thread. Other element types are left for the reference lowering.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def MoESetOMPSchedule : Pass<"moe-set-omp-schedule"> {
+  let summary = "Give the OpenMP worksharing loops a schedule";
+  let description = [{
+    Sets the `schedule` clause of every `omp.wsloop` that has none.
+    `convert-scf-to-openmp` leaves it unset (libomp then splits the
+    iterations statically, one equal block per thread), so a thread that is
+    descheduled on a shared machine delays the whole loop. With `guided`
+    (the default), threads take shrinking chunks of the remaining
+    iterations, and the others take over the end of a late thread's share;
+    `chunk` (16 by default, 0: none) is the smallest chunk, which bounds the
+    number of times a thread asks libomp for work.
+  }];
+  let options = [
+    Option<"kind", "kind", "std::string", /*default=*/"\"guided\"",
+           "static, dynamic or guided">,
+    Option<"chunk", "chunk", "int64_t", /*default=*/"16",
+           "chunk size of the schedule (0: libomp's default)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::omp::OpenMPDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// GPU (CUDA) lowering: bufferised host code to kernels and device memory
+//===----------------------------------------------------------------------===//
+
+def MoEGPUHoistConstants : Pass<"moe-gpu-hoist-constants", "::mlir::ModuleOp"> {
+  let summary = "Turn the entry function's constant globals into arguments";
+  let description = [{
+    Kernels cannot read host globals, and uploading the model's weights on
+    every call would dwarf the computation. This pass replaces every
+    `memref.get_global` in the entry function by a new trailing argument
+    (one per global, attribute `moe.constant = @global`), adds for each a
+    getter `func.func @_moe_constant_<i>() -> memref<...>` (C interface) that
+    returns the host global, and records the arguments' types in the module
+    attribute `moe.gpu.constants`. The artifact's host code uploads each
+    constant once (cached) and passes the device copies.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"main_graph\"",
+           "The function whose constants become arguments">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def MoEGPUOffload : Pass<"moe-gpu-offload", "::mlir::func::FuncOp"> {
+  let summary = "Move bufferised host computation onto the GPU";
+  let description = [{
+    After bufferisation every buffer of a GPU artifact lives in device
+    memory, so the host function may only allocate, launch and compute
+    addresses. This pass
+      - turns `memref.alloc`/`alloca`/`dealloc` outside kernels into
+        `gpu.alloc`/`gpu.dealloc` and `memref.copy` into a parallel copy
+        loop;
+      - leaves top-level `scf.parallel` loops for `gpu-map-parallel-loops` /
+        `convert-parallel-loops-to-gpu` (grid-wide kernels);
+      - wraps every other run of operations that reads or writes memory
+        (sequential loops, loads, stores) in a single-thread `gpu.launch`,
+        turning `scf.parallel` loops nested in them into `scf.for` nests.
+    A scalar computed inside such a run and needed by the host (an
+    allocation size read from a shape tensor) comes back through a
+    one-element buffer; a buffer chosen on the device is an error.
+
+    With `wrap-parallel-loops`, top-level parallel loops are wrapped too:
+    run after `convert-parallel-loops-to-gpu`, it moves any loop that could
+    not be mapped to a grid into a single-thread kernel rather than leave it
+    on the host.
+  }];
+  let options = [
+    Option<"wrapParallelLoops", "wrap-parallel-loops", "bool",
+           /*default=*/"false",
+           "Wrap top-level scf.parallel loops in single-thread kernels too">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 #endif // MOE_CONVERSION_PASSES_TD

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "moe/Runtime/MoERuntime.h"
+#include "moe/Runtime/DataTypes.h"
 #include "moe/Runtime/ModelABI.h"
 
 #include <algorithm>
@@ -26,6 +27,12 @@ static_assert(sizeof(void *) == sizeof(int64_t),
 
 // Provided by an OpenMP runtime when the model links one; null otherwise.
 extern "C" void omp_set_num_threads(int) __attribute__((weak));
+// Provided by libMoECudaRuntime.a in CUDA models (CudaRuntime.h); hidden, so
+// a CPU model never binds them from another library at load time.
+extern "C" int moe_cuda_set_device(int32_t)
+    __attribute__((weak, visibility("hidden")));
+extern "C" int32_t moe_cuda_get_device(void)
+    __attribute__((weak, visibility("hidden")));
 
 struct moe_tensor {
   void *data = nullptr;
@@ -50,27 +57,15 @@ int fail(int code, std::string message) {
 
 const moe_model_description &model() { return moe_model_description_v1; }
 
-/// Bytes per element of an ONNX dtype; 0 for an unsupported code.
-int64_t elementSize(int32_t dtype) {
-  switch (dtype) {
-  case 2:  // UINT8
-  case 3:  // INT8
-  case 9:  // BOOL
-    return 1;
-  case 5:  // INT16
-  case 10: // FLOAT16
-  case 16: // BFLOAT16
-    return 2;
-  case 1: // FLOAT
-  case 6: // INT32
-    return 4;
-  case 7:  // INT64
-  case 11: // DOUBLE
-    return 8;
-  default:
-    return 0;
-  }
+const char *deviceKind() {
+  const char *device = model().device;
+  return device && *device ? device : "cpu";
 }
+
+bool isCudaModel() { return std::strcmp(deviceKind(), "cuda") == 0; }
+
+/// Bytes per element of an ONNX dtype; 0 for an unsupported code.
+int64_t elementSize(int32_t dtype) { return moe_dtype_size(dtype); }
 
 const char *dtypeName(int32_t dtype) {
   switch (dtype) {
@@ -434,6 +429,15 @@ int runImpl(moe_tensor *const *inputs, int64_t numInputs, moe_tensor **outputs,
     return fail(code, std::move(message));
   };
 
+  // A device error (CUDA models): whatever the thunk returned is not a
+  // result.
+  if (const char *deviceError = m.take_error ? m.take_error() : nullptr) {
+    std::string message = deviceError;
+    for (int64_t i = 0; i < numOutputs; ++i)
+      freeLater(outDescs[i].allocated());
+    return cleanup(MOE_ERROR_INTERNAL, std::move(message));
+  }
+
   for (int64_t i = 0; i < numOutputs; ++i) {
     const moe_tensor_info &info = m.outputs[i];
     const Descriptor &desc = outDescs[i];
@@ -676,6 +680,36 @@ void moe_set_num_threads(int32_t num_threads) {
   numThreads.store(num_threads < 0 ? 0 : num_threads);
   if (omp_set_num_threads)
     omp_set_num_threads(moe_get_num_threads());
+}
+
+const char *moe_device_kind(void) { return deviceKind(); }
+
+int moe_set_device(int32_t ordinal) {
+  if (!isCudaModel()) {
+    if (ordinal == 0)
+      return MOE_OK;
+    return fail(MOE_ERROR_INVALID_ARGUMENT,
+                std::string("moe_set_device: a ") + deviceKind() +
+                    " model has only device 0, got " + std::to_string(ordinal));
+  }
+  if (!moe_cuda_set_device)
+    return fail(
+        MOE_ERROR_INTERNAL,
+        "moe_set_device: the model was linked without its CUDA runtime");
+  if (moe_cuda_set_device(ordinal) == 0)
+    return MOE_OK;
+  const char *why = model().take_error ? model().take_error() : nullptr;
+  return fail(MOE_ERROR_INVALID_ARGUMENT,
+              std::string("moe_set_device: ") +
+                  (why ? why
+                       : "CUDA device " + std::to_string(ordinal) +
+                             " is not available"));
+}
+
+int32_t moe_get_device(void) {
+  if (!isCudaModel() || !moe_cuda_get_device)
+    return 0;
+  return moe_cuda_get_device();
 }
 
 int32_t moe_get_num_threads(void) {

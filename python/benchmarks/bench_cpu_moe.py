@@ -9,10 +9,14 @@ swiglu, no biases) into a temporary directory, compiles it once with
 moe-compile, and times
 
   - onnxruntime: InferenceSession on the CPU provider, --threads intra-op
-    threads, one warm-up run, median of --runs runs;
+    threads, one warm-up run;
   - ours: `moe-run model.so --bench=N --threads=T` (one warm-up run, median
     of N), in a subprocess with a per-case time limit (--case-timeout): a
-    case that does not finish is reported as "> X ms".
+    case that does not finish is reported as "> X ms";
+
+alternately, in --rounds rounds of about --runs/--rounds runs each (so that
+both see the same machine: on a shared machine the load changes within
+seconds); each side's time is the median of its rounds' medians.
 
 It also measures this machine's practical f32 peak (a large numpy/BLAS
 matmul on --threads threads: a proxy for the FMA peak, below the theoretical
@@ -22,9 +26,9 @@ ours is faster), our GFLOP/s (2*T*k*(f*I*H + H*I) FLOPs: the activated
 experts' GEMMs) and % of the matmul peak, and for T=1 the activated
 experts' weight bytes per second. Not a test.
 
-Usage: bench_cpu_moe.py [--quick] [--runs N] [--threads 2] [--case-timeout S]
-           [--cases mixtral_s:1,olmoe_s:512,...] [--moe-compile PATH]
-           [--moe-run PATH] [--keep DIR]
+Usage: bench_cpu_moe.py [--quick] [--runs N] [--rounds R] [--threads 2]
+           [--case-timeout S] [--cases mixtral_s:1,olmoe_s:512,...]
+           [--moe-compile PATH] [--moe-run PATH] [--keep DIR]
 """
 
 import argparse
@@ -133,13 +137,19 @@ def activated_weight_bytes(shape, t=1):
     return min(e, t * k) * (2 * i * h + h * i) * 4
 
 
-def bench_ort(model_path, feeds, threads, runs, budget_s):
+def ort_session(model_path, feeds, threads):
+    """An onnxruntime CPU session on `threads` intra-op threads, warmed up."""
     import onnxruntime as ort
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     sess = ort.InferenceSession(model_path, opts, providers=["CPUExecutionProvider"])
     sess.run(None, feeds)  # warm-up
+    return sess
+
+
+def time_ort(sess, feeds, runs, budget_s):
+    """Median ms of up to `runs` runs (fewer when `budget_s` runs out), runs."""
     times, start = [], time.perf_counter()
     for _ in range(runs):
         t = time.perf_counter()
@@ -150,35 +160,55 @@ def bench_ort(model_path, feeds, threads, runs, budget_s):
     return statistics.median(times), len(times)
 
 
-def bench_ours(moe_run, lib, inputs, threads, runs, timeout_s):
-    """(median ms, runs) or (None, lower bound ms) when it timed out."""
-    args = [moe_run, lib] + [f"--input={n}={p}" for n, p in inputs.items()] + \
-        [f"--threads={threads}"]
+class OursRunner:
+    """`moe-run LIB --bench=N`: one warm-up run, median ms of N."""
 
-    def once(n, limit):
-        t = time.perf_counter()
-        proc = subprocess.run(args + [f"--bench={n}"], capture_output=True, text=True,
-                              timeout=limit)
+    def __init__(self, moe_run, lib, inputs, threads):
+        self.args = [moe_run, lib] + [f"--input={n}={p}" for n, p in inputs.items()] + \
+            [f"--threads={threads}"]
+
+    def time(self, n, limit):
+        proc = subprocess.run(self.args + [f"--bench={n}"], capture_output=True,
+                              text=True, timeout=limit)
         if proc.returncode != 0:
             raise RuntimeError(f"moe-run failed: {proc.stderr.strip()}")
-        m = re.search(r"median_ms=([0-9.]+)", proc.stdout)
-        return float(m.group(1)), time.perf_counter() - t
+        return float(re.search(r"median_ms=([0-9.]+)", proc.stdout).group(1))
 
+
+def bench_case(ort_sess, feeds, ours, runs, rounds, timeout_s):
+    """onnxruntime and ours in `rounds` alternating rounds of about
+    runs/rounds runs each, so that both see the same machine (on a shared
+    machine the load changes within seconds); each side's result is the
+    median of its rounds' medians. Returns (ort ms, ort runs, ours ms or
+    None when a single run did not fit, ours runs or a lower bound in ms)."""
     start = time.perf_counter()
     try:
-        median, wall = once(1, timeout_s)  # warm-up + 1 run (+ loading)
+        probe = ours.time(1, timeout_s)  # warm-up + 1 run (+ loading)
     except subprocess.TimeoutExpired:
-        return None, timeout_s * 1e3 / 2  # two runs did not fit
+        ort_ms, ort_n = time_ort(ort_sess, feeds, runs, timeout_s)
+        return ort_ms, ort_n, None, timeout_s * 1e3 / 2  # two runs did not fit
     left = timeout_s - (time.perf_counter() - start)
-    fit = int(left / max(median / 1e3, 1e-6)) - 2  # the warm-up run and margin
-    n = min(runs, fit)
-    if n >= 3:
+    # Each round repeats our warm-up run; keep a margin of two runs.
+    fit = int(left / max(probe / 1e3, 1e-6)) - 2 * rounds - 2
+    ours_n = min(runs, fit)
+    if ours_n < rounds:
+        ort_ms, ort_n = time_ort(ort_sess, feeds, runs, timeout_s)
+        return ort_ms, ort_n, probe, 1
+    per_round = -(-ours_n // rounds)
+    ort_medians, ours_medians, ort_n = [], [], 0
+    for _ in range(rounds):
+        ort_ms, n = time_ort(ort_sess, feeds, per_round, timeout_s / rounds)
+        ort_medians.append(ort_ms)
+        ort_n += n
+        left = timeout_s - (time.perf_counter() - start)
         try:
-            median, _ = once(n, left)
-            return median, n
+            ours_medians.append(ours.time(per_round, max(left, 1.0)))
         except subprocess.TimeoutExpired:
-            pass
-    return median, 1
+            break
+    if not ours_medians:
+        return statistics.median(ort_medians), ort_n, probe, 1
+    return (statistics.median(ort_medians), ort_n, statistics.median(ours_medians),
+            per_round * len(ours_medians))
 
 
 def make_case(workdir, name, shape, moe_compile):
@@ -201,6 +231,8 @@ def main():
                     help="5 runs, 30 s per case for ours, T = 1 and 64 only")
     ap.add_argument("--runs", type=int, default=None, help="timed runs (default 10, quick 5)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="alternating rounds of onnxruntime and our runs per case")
     ap.add_argument("--case-timeout", type=float, default=None,
                     help="seconds for ours per case (default 60, quick 30)")
     ap.add_argument("--cases", default=None,
@@ -256,8 +288,10 @@ def main():
             for n, v in feeds.items():
                 inputs[n] = os.path.join(workdir, f"{name}_T{t}_{n}.npy")
                 np.save(inputs[n], v)
-            ort_ms, ort_n = bench_ort(path, feeds, args.threads, runs, timeout_s)
-            ours_ms, ours_n = bench_ours(moe_run, lib, inputs, args.threads, runs, timeout_s)
+            ort_ms, ort_n, ours_ms, ours_n = bench_case(
+                ort_session(path, feeds, args.threads), feeds,
+                OursRunner(moe_run, lib, inputs, args.threads), runs, args.rounds,
+                timeout_s)
             rows.append((name, t, ort_ms, ort_n, ours_ms, ours_n))
             ours_text = f"{ours_ms:.2f} ms ({ours_n} runs)" if ours_ms is not None \
                 else f"> {ours_n:.0f} ms (timed out)"

@@ -79,6 +79,9 @@ _PROTOS = {
     "moe_last_error": (_s, []),
     "moe_set_num_threads": (None, [_i32]),
     "moe_get_num_threads": (_i32, []),
+    "moe_device_kind": (_s, []),
+    "moe_set_device": (ctypes.c_int, [_i32]),
+    "moe_get_device": (_i32, []),
 }
 
 # Threads for every session (module-level set_num_threads); None: the
@@ -113,9 +116,16 @@ class InferenceSession:
     >>> sess = InferenceSession("model.so")
     >>> [i.name for i in sess.get_inputs()]
     >>> outputs = sess.run(None, {"input": x, "router_probs": r})
+
+    `device`: for a CUDA model (`device_kind == "cuda"`), the CUDA device
+    ordinal to run on (None: $MOE_CUDA_DEVICE, else 0); a CPU model accepts
+    only 0. Like the thread count, the device belongs to the loaded library:
+    sessions of the same file share it. A CUDA model loads without a GPU;
+    its runs then raise MoERuntimeError saying why (e.g. "CUDA driver not
+    available: ...").
     """
 
-    def __init__(self, path, num_threads=None):
+    def __init__(self, path, num_threads=None, device=None):
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"compiled model not found: {path}")
@@ -140,6 +150,8 @@ class InferenceSession:
         threads = num_threads if num_threads is not None else _default_threads
         if threads is not None:
             self.set_num_threads(threads)
+        if device is not None:
+            self.set_device(device)
         with _sessions_lock:
             _sessions.add(self)
 
@@ -184,6 +196,29 @@ class InferenceSession:
 
     def get_num_threads(self):
         return int(self._lib.moe_get_num_threads())
+
+    @property
+    def device_kind(self):
+        """Where the model runs: "cpu" or "cuda" (moe-compile's --target)."""
+        return _decode(self._lib.moe_device_kind())
+
+    @property
+    def device(self):
+        """The device ordinal later runs use."""
+        return int(self._lib.moe_get_device())
+
+    def set_device(self, device):
+        """Runs from now on use device `device` (a CUDA device ordinal for a
+        CUDA model, 0 for a CPU model); MoEInvalidArgument if it has none."""
+        if isinstance(device, bool) or not isinstance(device, int):
+            raise MoEInvalidArgument(
+                f"device must be an int (a device ordinal), got {device!r}")
+        if not -2**31 <= device < 2**31:
+            raise MoEInvalidArgument(f"device {device} is out of range")
+        status = self._lib.moe_set_device(device)
+        if status != MOE_OK:
+            cls = MoEInvalidArgument if status == 1 else MoERuntimeError
+            raise cls(self._last_error(), status)
 
     # --- running -----------------------------------------------------------
 

@@ -360,6 +360,17 @@ TEST_F(FakeModelTest, NumThreads) {
   EXPECT_GE(m.moe_get_num_threads(), 1);
 }
 
+TEST_F(FakeModelTest, CpuModelHasOnlyDeviceZero) {
+  EXPECT_STREQ(m.moe_device_kind(), "cpu");
+  EXPECT_EQ(m.moe_get_device(), 0);
+  EXPECT_EQ(m.moe_set_device(0), MOE_OK);
+  EXPECT_EQ(m.moe_set_device(1), MOE_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(m.moe_last_error(),
+               "moe_set_device: a cpu model has only device 0, got 1");
+  EXPECT_EQ(m.moe_set_device(-1), MOE_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(m.moe_get_device(), 0);
+}
+
 TEST(SymbolicModelTest, SharedDimensionMustAgree) {
   Model m;
   ASSERT_NO_FATAL_FAILURE(m.load("fake_model_symbolic.so"));

@@ -12,16 +12,28 @@
 #include "ModelSignature.h"
 
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <string>
 
 namespace mlir::moe::compile {
 
+enum class ArtifactTarget { CPU, CUDA };
+
 /// The C++ source of the model description of `signature`; `modelName`
 /// appears in its banner only. The source includes "moe/Runtime/ModelABI.h"
-/// and nothing from MLIR.
+/// (and "moe/Runtime/CudaRuntime.h" for CUDA) and nothing from MLIR.
 std::string generateModelDescription(const ModelSignature &signature,
-                                     llvm::StringRef modelName);
+                                     llvm::StringRef modelName,
+                                     ArtifactTarget target);
+
+/// The generated source's name of a rank-`rank` memref descriptor type.
+std::string descriptorType(int64_t rank);
+
+/// `invoke` of a CUDA artifact (CUDAThunk.cpp): inputs and the hoisted
+/// constants to the device, the entry, outputs back to host memory.
+void emitCUDAInvoke(llvm::raw_ostream &os, const ModelSignature &signature,
+                    llvm::StringRef entry, llvm::StringRef resultType);
 
 } // namespace mlir::moe::compile
 

@@ -20,14 +20,24 @@ static llvm::cl::opt<bool> useReferencePipeline(
                    "the optimising CPU pipeline"),
     llvm::cl::init(false), llvm::cl::Hidden);
 
+static llvm::cl::opt<bool> useGPULoweringOnCPU(
+    "gpu-lowering-on-cpu",
+    llvm::cl::desc("Lower with the CUDA pipeline's tensor-level lowering "
+                   "(moe-gpu-on-cpu-to-llvm): its numerics without a GPU"),
+    llvm::cl::init(false), llvm::cl::Hidden);
+
 void mlir::moe::compile::buildCPUCompilePipeline(OpPassManager &pm) {
   if (useReferencePipeline)
     buildMoEReferenceToLLVMPipeline(pm);
+  else if (useGPULoweringOnCPU)
+    buildMoEGPUOnCPUToLLVMPipeline(pm);
   else
     buildMoECPUToLLVMPipeline(pm);
 }
 
-LogicalResult mlir::moe::compile::lowerToLLVMDialect(ModuleOp module) {
+LogicalResult
+mlir::moe::compile::lowerToLLVMDialect(ModuleOp module,
+                                       const CompileTarget &target) {
   auto entry = module.lookupSymbol<func::FuncOp>(kEntryFunction);
   if (!entry)
     return module.emitError()
@@ -40,6 +50,12 @@ LogicalResult mlir::moe::compile::lowerToLLVMDialect(ModuleOp module) {
   PassManager pm(module.getContext());
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
-  buildCPUCompilePipeline(pm);
+  if (target.cuda) {
+    MoECUDAPipelineOptions options;
+    options.chip = target.cudaArch;
+    buildMoECUDAToLLVMPipeline(pm, options);
+  } else {
+    buildCPUCompilePipeline(pm);
+  }
   return pm.run(module);
 }

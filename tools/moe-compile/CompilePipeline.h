@@ -10,6 +10,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LogicalResult.h"
 
+#include <string>
+
 namespace mlir {
 class OpPassManager;
 namespace moe::compile {
@@ -17,14 +19,21 @@ namespace moe::compile {
 /// Name of the function the importer creates and the ABI thunk calls.
 inline constexpr const char *kEntryFunction = "main_graph";
 
+/// What the compiled code runs on.
+struct CompileTarget {
+  bool cuda = false;
+  /// GPU architecture of the kernels (CUDA only).
+  std::string cudaArch = "sm_90a";
+};
+
 /// Adds the passes that lower imported IR for the CPU target to the LLVM
 /// dialect.
 void buildCPUCompilePipeline(OpPassManager &pm);
 
-/// Marks the entry function for a `_mlir_ciface_` wrapper and runs the CPU
-/// pipeline on `module`. Fails (after emitting an error) when the entry is
-/// missing or a pass fails.
-LogicalResult lowerToLLVMDialect(ModuleOp module);
+/// Marks the entry function for a `_mlir_ciface_` wrapper and runs the
+/// pipeline of `target` (the CPU pipeline, or moe-cuda-to-llvm) on `module`.
+/// Fails (after emitting an error) when the entry is missing or a pass fails.
+LogicalResult lowerToLLVMDialect(ModuleOp module, const CompileTarget &target);
 
 } // namespace moe::compile
 } // namespace mlir

@@ -27,6 +27,9 @@
 #ifndef MOE_COMPILE_INCLUDE_DIR
 #error "MOE_COMPILE_INCLUDE_DIR must name the project's include directory"
 #endif
+#ifndef MOE_COMPILE_CUDA_RUNTIME_LIBRARY
+#error "MOE_COMPILE_CUDA_RUNTIME_LIBRARY must name libMoECudaRuntime.a (or be \"\")"
+#endif
 #ifndef MOE_COMPILE_C_RUNNER_UTILS
 #error "MOE_COMPILE_C_RUNNER_UTILS must name libmlir_c_runner_utils.so"
 #endif
@@ -111,8 +114,13 @@ mlir::moe::compile::compileModelDescription(llvm::StringRef source,
 
 llvm::Error mlir::moe::compile::linkSharedLibrary(
     llvm::StringRef descriptionObject, llvm::StringRef modelObject,
-    bool withCRunnerUtils, llvm::StringRef output) {
+    bool withCRunnerUtils, bool cuda, llvm::StringRef output) {
   llvm::StringRef runtime = MOE_COMPILE_RUNTIME_LIBRARY;
+  llvm::StringRef cudaRuntime = MOE_COMPILE_CUDA_RUNTIME_LIBRARY;
+  if (cuda && (cudaRuntime.empty() || !llvm::sys::fs::exists(cudaRuntime)))
+    return llvm::createStringError(
+        "linking: this moe-compile was built without the CUDA runtime "
+        "library (CMake target MoECudaRuntime, MOE_ENABLE_CUDA)");
   if (runtime.empty())
     return llvm::createStringError(
         "linking: this moe-compile was built without the runtime library "
@@ -138,6 +146,11 @@ llvm::Error mlir::moe::compile::linkSharedLibrary(
                                 "-Wl,-z,noexecstack",
                                 "-pthread",
                                 "-lm"};
+  // The device runtime (mgpu*, moe_cuda_*): loads libcuda with dlopen.
+  if (cuda) {
+    args.push_back(cudaRuntime.str());
+    args.push_back("-ldl");
+  }
   // OpenMP runtime for the parallel tile loops.
   llvm::StringRef libomp = MOE_COMPILE_LIBOMP;
   args.push_back(libomp.str());

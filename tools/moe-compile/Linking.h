@@ -28,11 +28,12 @@ llvm::Error compileModelDescription(llvm::StringRef source,
                                     llvm::StringRef object);
 
 /// Links `descriptionObject`, `modelObject` and the runtime library (and the
-/// C runner utilities when `withCRunnerUtils`) into the shared library
-/// `output`.
+/// C runner utilities when `withCRunnerUtils`; the CUDA runtime library when
+/// `cuda`) into the shared library `output`.
 llvm::Error linkSharedLibrary(llvm::StringRef descriptionObject,
                               llvm::StringRef modelObject,
-                              bool withCRunnerUtils, llvm::StringRef output);
+                              bool withCRunnerUtils, bool cuda,
+                              llvm::StringRef output);
 
 } // namespace mlir::moe::compile
 

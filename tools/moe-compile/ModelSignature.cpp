@@ -2,6 +2,9 @@
 
 #include "ModelSignature.h"
 
+#include "moe/Conversion/MoEToGPU/MoEToGPU.h"
+#include "moe/Runtime/DataTypes.h"
+
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 
@@ -89,4 +92,26 @@ mlir::moe::compile::readModelSignature(func::FuncOp func) {
   if (signature.outputs.empty())
     return func.emitError() << "the graph has no outputs";
   return signature;
+}
+
+int64_t mlir::moe::compile::onnxElementBytes(int32_t dtype) {
+  return moe_dtype_size(dtype);
+}
+
+LogicalResult
+mlir::moe::compile::readHoistedConstants(ModuleOp module,
+                                         ModelSignature &signature) {
+  auto types = module->getAttrOfType<ArrayAttr>(kGPUConstantsAttrName);
+  if (!types)
+    return module.emitError() << "the lowered module has no "
+                              << kGPUConstantsAttrName << " attribute";
+  for (Attribute attr : types) {
+    auto type = dyn_cast<MemRefType>(cast<TypeAttr>(attr).getValue());
+    int64_t bytes = type ? onnxElementBytes(onnxDataType(type.getElementType()))
+                         : 0;
+    if (bytes == 0)
+      return module.emitError() << "constant of unsupported type " << attr;
+    signature.constants.push_back({type.getRank(), bytes});
+  }
+  return success();
 }

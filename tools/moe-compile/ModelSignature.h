@@ -11,6 +11,7 @@
 #define MOE_TOOLS_MOE_COMPILE_MODELSIGNATURE_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LogicalResult.h"
 
 #include <cstdint>
@@ -30,10 +31,26 @@ struct TensorSignature {
   std::vector<std::string> dimParams;
 };
 
+/// A constant the entry function takes as a trailing argument (CUDA
+/// artifacts, moe-gpu-hoist-constants): its getter returns the host copy.
+struct ConstantSignature {
+  int64_t rank = 0;
+  int64_t elementBytes = 0;
+};
+
 struct ModelSignature {
   std::vector<TensorSignature> inputs;
   std::vector<TensorSignature> outputs;
+  /// Empty for CPU artifacts.
+  std::vector<ConstantSignature> constants;
 };
+
+/// Bytes per element of an ONNX data type code the runtime supports.
+int64_t onnxElementBytes(int32_t dtype);
+
+/// Reads the hoisted constants of a lowered CUDA module (the
+/// moe.gpu.constants attribute) into `signature`.
+LogicalResult readHoistedConstants(ModuleOp module, ModelSignature &signature);
 
 /// The ONNX data type code of `type`, or 0 when ONNX has none the runtime
 /// supports.

@@ -1,7 +1,7 @@
 //===- moe-compile.cpp - ONNX model to a shared library in one step -------===//
 //
-//   moe-compile model.onnx -o model.so [--target=cpu] [--mcpu=<cpu>]
-//               [--emit=mlir|llvm|obj|lib]
+//   moe-compile model.onnx -o model.so [--target=cpu|cuda] [--mcpu=<cpu>]
+//               [--cuda-arch=sm_80|sm_90a] [--emit=mlir|llvm|obj|lib]
 //
 // import (ONNX -> MLIR) -> lowering (-> LLVM dialect) -> LLVM IR -> host
 // object -> model description + runtime -> model.so. Every failure prints
@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ABIThunk.h"
+#include "CUDAModules.h"
 #include "CompilePipeline.h"
 #include "Linking.h"
 #include "ModelSignature.h"
@@ -57,8 +58,14 @@ llvm::cl::opt<TargetKind>
     target("target", llvm::cl::desc("Target to compile for"),
            llvm::cl::values(clEnumValN(TargetKind::CPU, "cpu", "the host CPU"),
                             clEnumValN(TargetKind::CUDA, "cuda",
-                                       "NVIDIA GPUs (not available yet)")),
+                                       "NVIDIA GPUs (kernels for --cuda-arch)")),
            llvm::cl::init(TargetKind::CPU), llvm::cl::cat(category));
+llvm::cl::opt<std::string> cudaArch(
+    "cuda-arch",
+    llvm::cl::desc("GPU architecture of the kernels with --target=cuda "
+                   "(sm_80, sm_90a, ...; default sm_90a)"),
+    llvm::cl::value_desc("sm_XX"), llvm::cl::init("sm_90a"),
+    llvm::cl::cat(category));
 llvm::cl::opt<Emit> emit(
     "emit", llvm::cl::desc("What to produce"),
     llvm::cl::values(clEnumValN(Emit::MLIR, "mlir",
@@ -80,6 +87,11 @@ llvm::cl::opt<bool> keepTemps(
     llvm::cl::desc("Keep the temporary directory of --emit=lib and print "
                    "its path"),
     llvm::cl::init(false), llvm::cl::cat(category));
+
+/// GPU architectures the kernels may be built for: what CUDA 13's ptxas
+/// supports at PTX ISA 8.0.
+constexpr llvm::StringLiteral kCudaArchs[] = {"sm_75", "sm_80", "sm_86",
+                                              "sm_89", "sm_90", "sm_90a"};
 
 /// LLVM optimisation level of the generated code.
 constexpr unsigned kOptLevel = 3;
@@ -151,7 +163,7 @@ private:
 
 /// --emit=lib: description source + object -> shared library at `output`.
 int buildLibrary(const ModelSignature &signature, llvm::StringRef object,
-                 bool withCRunnerUtils, llvm::StringRef output) {
+                 bool withCRunnerUtils, bool cuda, llvm::StringRef output) {
   progress("linking");
   TempDir temp;
   if (llvm::Error error = temp.create())
@@ -160,8 +172,10 @@ int buildLibrary(const ModelSignature &signature, llvm::StringRef object,
   std::string descriptionObject = temp.file("model_description.o");
   std::string modelObject = temp.file("model.o");
   if (llvm::Error error = writeFile(
-          source, generateModelDescription(
-                      signature, llvm::sys::path::filename(inputFile))))
+          source,
+          generateModelDescription(
+              signature, llvm::sys::path::filename(inputFile),
+              cuda ? ArtifactTarget::CUDA : ArtifactTarget::CPU)))
     return fail("writing the model description", std::move(error));
   if (llvm::Error error = writeFile(modelObject, object))
     return fail("writing the object file", std::move(error));
@@ -176,8 +190,8 @@ int buildLibrary(const ModelSignature &signature, llvm::StringRef object,
           llvm::sys::fs::createUniqueFile(output + ".tmp-%%%%%%", fd, staging))
     return fail("writing " + output + ": " + ec.message());
   llvm::sys::Process::SafelyCloseFileDescriptor(fd);
-  if (llvm::Error error = linkSharedLibrary(descriptionObject, modelObject,
-                                            withCRunnerUtils, staging)) {
+  if (llvm::Error error = linkSharedLibrary(
+          descriptionObject, modelObject, withCRunnerUtils, cuda, staging)) {
     llvm::sys::fs::remove(staging);
     return fail(llvm::toString(std::move(error)));
   }
@@ -189,8 +203,11 @@ int buildLibrary(const ModelSignature &signature, llvm::StringRef object,
 }
 
 int compile(MLIRContext &context) {
-  if (target == TargetKind::CUDA)
-    return fail("--target=cuda is not available yet; use --target=cpu");
+  const bool cuda = target == TargetKind::CUDA;
+  if (cuda && !llvm::is_contained(kCudaArchs, cudaArch.getValue()))
+    return fail("unsupported --cuda-arch '" + cudaArch +
+                "' (expected one of sm_75, sm_80, sm_86, sm_89, sm_90, "
+                "sm_90a)");
   if (emit == Emit::Library && outputPath(".so") == "-")
     return fail("cannot write a shared library to stdout; use -o");
 
@@ -213,8 +230,10 @@ int compile(MLIRContext &context) {
   }
 
   progress("lowering");
-  if (failed(lowerToLLVMDialect(*module)))
+  if (failed(lowerToLLVMDialect(*module, CompileTarget{cuda, cudaArch})))
     return fail("lowering failed");
+  if (cuda && signature && failed(readHoistedConstants(*module, *signature)))
+    return fail("reading the model's constants failed");
   if (emit == Emit::MLIR) {
     std::string text;
     llvm::raw_string_ostream os(text);
@@ -236,6 +255,9 @@ int compile(MLIRContext &context) {
       translateToLLVMIR(*module, llvmContext, **machine);
   if (!llvmModule)
     return fail("translating to LLVM IR failed");
+  if (cuda)
+    if (llvm::Error error = prepareCUDAModuleLoading(*llvmModule))
+      return fail("preparing the kernel modules", std::move(error));
   if (emit == Emit::LLVMIR) {
     std::string text;
     llvm::raw_string_ostream os(text);
@@ -261,7 +283,7 @@ int compile(MLIRContext &context) {
   if (!withCRunnerUtils)
     return fail("checking the runtime dependencies",
                 withCRunnerUtils.takeError());
-  return buildLibrary(*signature, objectBytes, *withCRunnerUtils,
+  return buildLibrary(*signature, objectBytes, *withCRunnerUtils, cuda,
                       outputPath(".so"));
 }
 } // namespace

@@ -2,12 +2,14 @@
 //------------------===//
 //
 //   moe-run model.so --input NAME=file.npy ... [--output NAME=file.npy ...]
-//                    [--bench=N] [--threads=N]
+//                    [--bench=N] [--threads=N] [--device=N]
 //
 // Loads the model with dlopen, binds the MoERuntime.h API with dlsym, feeds
 // the inputs by ONNX name and prints (or saves) the outputs. --bench=N runs
 // once to warm up, then N timed runs, and prints one line
-// `median_ms=<f> min_ms=<f> max_ms=<f>`. Exit code 1 on any user error.
+// `median_ms=<f> min_ms=<f> max_ms=<f>`. --device picks the device of a
+// CUDA model. Exit code 1 on any user error, and on any failed run (a CUDA
+// model on a machine without a GPU says why).
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,7 +32,7 @@ namespace {
 
 const char *const kUsage =
     "usage: moe-run model.so --input NAME=file.npy ... "
-    "[--output NAME=file.npy ...] [--bench=N] [--threads=N]\n"
+    "[--output NAME=file.npy ...] [--bench=N] [--threads=N] [--device=N]\n"
     "\n"
     "Runs a model compiled by moe-compile on .npy tensors. Every graph input\n"
     "must be given by its ONNX name. Without --output, prints each output's\n"
@@ -40,7 +42,10 @@ const char *const kUsage =
     "  --output NAME=FILE  save an output to a .npy file\n"
     "  --bench=N           one warm-up run, then N timed runs; prints\n"
     "                      median_ms=<f> min_ms=<f> max_ms=<f>\n"
-    "  --threads=N         threads used by the model (<= 0: one per core)\n";
+    "  --threads=N         threads used by the model (<= 0: one per core)\n"
+    "  --device=N          the device to run on: a CUDA device ordinal for\n"
+    "                      CUDA models (default $MOE_CUDA_DEVICE, else 0),\n"
+    "                      0 for CPU models\n";
 
 /// The MoERuntime.h functions of the loaded model.
 struct Api {
@@ -185,6 +190,8 @@ struct Options {
   long long bench = 0;
   bool threadsGiven = false;
   long long threads = 0;
+  bool deviceGiven = false;
+  long long device = 0;
 };
 
 /// Parses argv; returns -1 to go on, else the exit code.
@@ -247,6 +254,13 @@ int parseArgs(int argc, char **argv, Options &opts) {
         return error("--threads expects a number of threads, got '" + value +
                      "'");
       opts.threadsGiven = true;
+    } else if (flag == "--device") {
+      if (!takeValue())
+        return 1;
+      if (!parseInt(value, opts.device) || opts.device < 0 ||
+          opts.device > INT32_MAX)
+        return error("--device expects a device ordinal, got '" + value + "'");
+      opts.deviceGiven = true;
     } else if (arg.size() > 1 && arg[0] == '-') {
       return error("unknown option '" + arg + "'\n" + kUsage);
     } else if (opts.model.empty()) {
@@ -358,6 +372,8 @@ int runTool(int argc, char **argv) {
 
   if (opts.threadsGiven)
     api.moe_set_num_threads(int32_t(opts.threads));
+  if (opts.deviceGiven && api.moe_set_device(int32_t(opts.device)) != MOE_OK)
+    return error(api.moe_last_error());
 
   Tensors outputs(api, numOutputs);
   auto runOnce = [&]() -> bool {

@@ -3,6 +3,8 @@
 #ifndef MOE_CONVERSION_PASSES_H
 #define MOE_CONVERSION_PASSES_H
 
+#include "moe/Conversion/MoEToGPU/MoEToGPU.h"
+#include "moe/Conversion/MoEToLinalg/GroupedFFNRowParallel.h"
 #include "moe/Conversion/MoEToLinalg/GroupedFFNToTiled.h"
 #include "moe/Conversion/MoEToLinalg/MoEToLinalg.h"
 

@@ -4,7 +4,10 @@
  * exports these functions, in the manner of onnx-mlir's OMTensor API: query
  * the input/output signature, wrap caller memory in tensors, run, read the
  * error. Nothing here calls exit() or abort(); every failure returns an
- * error code and leaves a message for moe_last_error().
+ * error code and leaves a message for moe_last_error(). A CUDA model (see
+ * moe_device_kind) loads without a GPU or driver; its runs then fail with a
+ * message such as "CUDA driver not available: libcuda.so.1: cannot open
+ * shared object file: No such file or directory".
  *
  * Data types use ONNX's TensorProto codes, familiar to onnxruntime users:
  * 1 FLOAT, 2 UINT8, 3 INT8, 5 INT16, 6 INT32, 7 INT64, 9 BOOL (one byte per
@@ -86,6 +89,18 @@ MOE_API const char *moe_last_error(void);
 /* Threads used by later runs (<= 0: one per core). */
 MOE_API void moe_set_num_threads(int32_t num_threads);
 MOE_API int32_t moe_get_num_threads(void);
+
+/*===--- Device -------------------------------------------------------===*/
+
+/* Where the model runs: "cpu" or "cuda" (moe-compile --target). */
+MOE_API const char *moe_device_kind(void);
+/* The device later runs use: for a CPU model only 0; for a CUDA model a
+ * CUDA device ordinal (default: $MOE_CUDA_DEVICE, else 0), refused when the
+ * driver is present and has no such device. Not for use while runs are in
+ * flight. */
+MOE_API int moe_set_device(int32_t ordinal);
+/* The device of later runs; -1 when $MOE_CUDA_DEVICE is malformed. */
+MOE_API int32_t moe_get_device(void);
 
 #ifdef __cplusplus
 }

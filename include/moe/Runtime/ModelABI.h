@@ -15,6 +15,12 @@
  * compiled code and owned by the caller of `invoke` (MLIR's ownership-based
  * deallocation returns owned memrefs), who frees `allocated` with free().
  *
+ * CUDA models (device "cuda"): `invoke` is a thunk over the CUDA runtime
+ * (CudaRuntime.h) that uploads the inputs, runs the compiled code on the
+ * device and downloads the outputs into malloc'ed host buffers, so the
+ * contract above is unchanged; device errors are not fatal but left for
+ * `take_error`, which the runtime calls after every `invoke`.
+ *
  *===----------------------------------------------------------------------===*/
 
 #ifndef MOE_RUNTIME_MODELABI_H
@@ -42,6 +48,12 @@ typedef struct moe_model_description {
   /* Calls the compiled model: `inputs[i]` / `outputs[i]` point to memref
    * descriptors of the ranks above. */
   void (*invoke)(void *const *inputs, void *const *outputs);
+  /* Fields added later stay at the end, so older initialisers stay valid. */
+  /* "cpu" or "cuda"; NULL means "cpu". */
+  const char *device;
+  /* NULL, or the error of the last `invoke` on this thread (NULL if none),
+   * cleared by the call: moe_cuda_take_error for CUDA models. */
+  const char *(*take_error)(void);
 } moe_model_description;
 
 /* Defined by the generated code of each model. */

@@ -1,22 +1,24 @@
 //===- GroupedFFNToTiled.cpp - fast CPU lowering of moe.grouped_ffn -------===//
 //
-// moe.grouped_ffn as, for each expert e, matrix products of its rows
-// [offsets[e], offsets[e+1]) with the transposed expert weights (dropless:
-// only the routed rows are computed). A product X [n, K] x W^T (W [N, K],
-// row-major, K contiguous) is an scf.forall over tiles of tileN output
-// columns; inside, tileRows rows at a time (then one at a time), the
-// reduction over K runs as vector FMAs into tileRows * tileN vector
-// accumulators that are reduced horizontally once per output element. Both
-// X rows and W rows are read contiguously along K, so no packing is needed.
+// moe.grouped_ffn as, for each expert e with rows [offsets[e], offsets[e+1])
+// (dropless: only the routed rows are computed, experts without rows are
+// skipped), two tiled vector products (TiledProduct.h): fc1 with the
+// activation (and the fc3 gate) fused into its tile epilogue, writing the
+// activated [n, I] directly, then fc2 into the expert's rows of the result.
+// Only the rows no FFN expert owns are zero-filled. A combine of such a
+// grouped_ffn of permuted rows is lowered together with both: fc1 gathers
+// its rows from the tokens, fc2 scatter-adds into the combine's result.
 //
 //===----------------------------------------------------------------------===//
 
 #include "moe/Conversion/MoEToLinalg/GroupedFFNToTiled.h"
+#include "LaneWise.h"
+#include "TiledProduct.h"
 #include "moe/Conversion/MoEToLinalg/Activations.h"
 #include "moe/Conversion/MoEToLinalg/LoweringUtils.h"
 #include "moe/Dialect/MoE/IR/MoE.h"
 
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::moe {
@@ -29,85 +31,37 @@ using namespace mlir::moe;
 
 namespace {
 
-/// A 2-D extract_slice [rowOffset, colOffset] of size [rows, cols] with
-/// column stride `colStride`.
-Value slice2D(OpBuilder &b, Location loc, Value source, OpFoldResult rowOffset,
-              OpFoldResult colOffset, OpFoldResult rows, OpFoldResult cols,
-              int64_t colStride = 1) {
+/// Rows [begin, end) of the 2-D `matrix` as a slice.
+Value rowRange(OpBuilder &b, Location loc, Value matrix, Value begin,
+               Value count) {
   return tensor::ExtractSliceOp::create(
-      b, loc, source, {rowOffset, colOffset}, {rows, cols},
-      {b.getIndexAttr(1), b.getIndexAttr(colStride)});
+      b, loc, matrix, ArrayRef<OpFoldResult>{begin, b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{count, tensor::getMixedSize(b, loc, matrix, 1)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
 }
 
-struct TiledGroupedFFN : OpRewritePattern<GroupedFFNOp> {
-  TiledGroupedFFN(MLIRContext *context, GroupedFFNTilingOptions options)
-      : OpRewritePattern(context), options(options) {}
+/// `matrix` with rows [begin, end) set to zero.
+Value zeroRows(OpBuilder &b, Location loc, Value matrix, Value begin,
+               Value end) {
+  Value count = arith::SubIOp::create(b, loc, end, begin);
+  Value rows = rowRange(b, loc, matrix, begin, count);
+  Value zero = floatConstant(b, loc, b.getF32Type(), 0.0);
+  Value zeros = linalg::FillOp::create(b, loc, zero, rows).getResult(0);
+  return tensor::InsertSliceOp::create(
+      b, loc, zeros, matrix, ArrayRef<OpFoldResult>{begin, b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{count, tensor::getMixedSize(b, loc, matrix, 1)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+}
 
-  LogicalResult matchAndRewrite(GroupedFFNOp op,
-                                PatternRewriter &rewriter) const override {
-    if (failed(checkSupported(op, rewriter)))
-      return failure();
-    Location loc = op.getLoc();
-    Value rows = op.getRows();
-    Value offsets = op.getOffsets();
-    auto type = op.getResult().getType();
-    int64_t inter =
-        cast<RankedTensorType>(op.getFc2Weights().getType()).getDimSize(2);
+/// The tiled lowering of one moe.grouped_ffn: what the patterns share.
+class TiledExperts {
+public:
+  TiledExperts(GroupedFFNOp op, const GroupedFFNTilingOptions &options)
+      : op(op), options(options) {}
 
-    Value result = filledTensor(rewriter, loc, type, 0.0,
-                                dynamicDimSizes(rewriter, loc, rows));
-    Value one = indexConstant(rewriter, loc, 1);
-    Value grouped = forRange(
-        rewriter, loc, indexConstant(rewriter, loc, 0),
-        indexDim(rewriter, loc, op.getFc1Weights(), 0), result,
-        [&](OpBuilder &b, Location loc, Value e,
-            ValueRange carried) -> SmallVector<Value> {
-          Value begin = extractAsIndex(b, loc, offsets, e);
-          Value end =
-              extractAsIndex(b, loc, offsets,
-                             arith::AddIOp::create(b, loc, e, one).getResult());
-          Value count = arith::SubIOp::create(b, loc, end, begin);
-          OpFoldResult hiddenSize = tensor::getMixedSize(b, loc, rows, 1);
-          Value x = slice2D(b, loc, rows, begin, b.getIndexAttr(0), count,
-                            hiddenSize);
-
-          Value h =
-              product(b, loc, x, selectExpert(b, loc, op.getFc1Weights(), e),
-                      selectExpert(b, loc, op.getFc1Bias(), e),
-                      /*init=*/Value());
-          Value a = activate(b, loc, op.getActivation(), h, count, inter);
-          if (Value fc3 = op.getFc3Weights()) {
-            Value up = product(b, loc, x, selectExpert(b, loc, fc3, e),
-                               selectExpert(b, loc, op.getFc3Bias(), e),
-                               /*init=*/Value());
-            a = mapElements(b, loc, {a, up}, type.getElementType(),
-                            [](OpBuilder &b, Location loc, ValueRange args) {
-                              return arith::MulFOp::create(b, loc, args[0],
-                                                           args[1]);
-                            });
-          }
-          // fc2 writes straight into the expert's rows of the result.
-          Value destination = slice2D(b, loc, carried[0], begin,
-                                      b.getIndexAttr(0), count, hiddenSize);
-          Value y =
-              product(b, loc, a, selectExpert(b, loc, op.getFc2Weights(), e),
-                      selectExpert(b, loc, op.getFc2Bias(), e), destination);
-          Value updated = tensor::InsertSliceOp::create(
-              b, loc, y, carried[0],
-              ArrayRef<OpFoldResult>{begin, b.getIndexAttr(0)},
-              ArrayRef<OpFoldResult>{count, hiddenSize},
-              ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-          return {updated};
-        })[0];
-    rewriter.replaceOp(op, grouped);
-    return success();
-  }
-
-private:
   /// f32 everywhere, static weight shapes, K a multiple of the vector width
-  /// and N a multiple of tileN for every product.
-  LogicalResult checkSupported(GroupedFFNOp op,
-                               PatternRewriter &rewriter) const {
+  /// and the output columns of both products multiples of their tiles.
+  LogicalResult checkSupported(PatternRewriter &rewriter) const {
     auto isF32 = [](Value v) {
       return !v || cast<RankedTensorType>(v.getType()).getElementType().isF32();
     };
@@ -129,162 +83,224 @@ private:
     auto divides = [](int64_t d, int64_t n) { return n % d == 0; };
     if (!divides(options.vectorWidth, hidden) ||
         !divides(options.vectorWidth, inter) ||
-        !divides(options.tileN, fc1.getDimSize(1)) ||
         !divides(options.tileN, fc2.getDimSize(1)) ||
-        !divides(options.tileN, inter))
+        !divides(fc1OutTile(), inter))
       return rewriter.notifyMatchFailure(
           op, "sizes are not multiples of the vector width / tile");
     return success();
   }
 
-  /// x [n, K] times w^T (w [N, K]) plus bias ([N], optional), into `init`
-  /// ([n, N]; a fresh tensor when null).
-  Value product(OpBuilder &b, Location loc, Value x, Value w, Value bias,
-                Value init) const {
-    auto wType = cast<RankedTensorType>(w.getType());
-    int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
-    Value rowCount = indexDim(b, loc, x, 0);
-    if (!init)
-      init = tensor::EmptyOp::create(
-          b, loc, ArrayRef<OpFoldResult>{rowCount, b.getIndexAttr(n)},
-          b.getF32Type());
-    int64_t tileN = options.tileN;
-    auto forall = scf::ForallOp::create(
-        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(n / tileN)},
-        ValueRange{init}, /*mapping=*/std::nullopt);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forall.getBody());
-    Value tileIndex = forall.getInductionVars()[0];
-    Value column =
-        arith::MulIOp::create(b, loc, tileIndex, indexConstant(b, loc, tileN));
-    Value shared = forall.getRegionIterArgs()[0];
-    Value tile = slice2D(b, loc, shared, b.getIndexAttr(0), column, rowCount,
-                         b.getIndexAttr(tileN));
-    Value wTile = slice2D(b, loc, w, column, b.getIndexAttr(0),
-                          b.getIndexAttr(tileN), b.getIndexAttr(k));
-    Value biasTile;
-    if (bias)
-      biasTile = tensor::ExtractSliceOp::create(
-          b, loc, bias, ArrayRef<OpFoldResult>{column},
-          ArrayRef<OpFoldResult>{b.getIndexAttr(tileN)},
-          ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  /// Folds `body` over the experts that have rows (experts without rows
+  /// start no parallel loops), carrying `init`; `body` gets the expert, its
+  /// first row and its row count.
+  Value forEachExpert(
+      OpBuilder &b, Location loc, Value init,
+      function_ref<Value(OpBuilder &, Location, Value, Value, Value, Value)>
+          body) const {
+    Value offsets = op.getOffsets();
+    Value one = indexConstant(b, loc, 1);
+    return forRange(
+        b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, experts()),
+        init,
+        [&](OpBuilder &b, Location loc, Value e,
+            ValueRange carried) -> SmallVector<Value> {
+          Value begin = extractAsIndex(b, loc, offsets, e);
+          Value end =
+              extractAsIndex(b, loc, offsets,
+                             arith::AddIOp::create(b, loc, e, one).getResult());
+          Value count = arith::SubIOp::create(b, loc, end, begin);
+          Value hasRows =
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, count,
+                                    indexConstant(b, loc, 0));
+          return updateIf(
+              b, loc, hasRows, carried,
+              [&](OpBuilder &b, Location loc) -> SmallVector<Value> {
+                return {body(b, loc, e, begin, count, carried[0])};
+              });
+        })[0];
+  }
 
-    // Full row tiles, then the remaining rows one at a time.
-    int64_t tileRows = options.tileRows;
-    Value tileRowsValue = indexConstant(b, loc, tileRows);
-    Value remainder = arith::RemUIOp::create(b, loc, rowCount, tileRowsValue);
-    Value mainEnd = arith::SubIOp::create(b, loc, rowCount, remainder);
-    Value zero = indexConstant(b, loc, 0);
-    auto rowLoop = [&](Value lb, Value ub, int64_t rowsPerStep, Value carried) {
-      auto loop = scf::ForOp::create(
-          b, loc, lb, ub, indexConstant(b, loc, rowsPerStep),
-          ValueRange{carried},
-          [&](OpBuilder &b, Location loc, Value row, ValueRange args) {
-            Value updated = microKernel(b, loc, x, wTile, biasTile, args[0],
-                                        row, rowsPerStep, k);
-            scf::YieldOp::create(b, loc, updated);
-          });
-      return loop.getResult(0);
+  /// Expert `e`'s fc1 (+ fc3) with the activation in the epilogue on the
+  /// rows of `x` selected by `rows`: the activated [count, I].
+  Value activated(OpBuilder &b, Location loc, Value e, Value x,
+                  const ProductRows &rows) const {
+    ActivationConfigAttr act = op.getActivation();
+    int64_t inter = intermediate();
+    Value fc1 = selectExpert(b, loc, op.getFc1Weights(), e);
+    Value fc1Bias = selectExpert(b, loc, op.getFc1Bias(), e);
+    // Per tile of T activated columns c + j, the weight rows of each group.
+    TiledProduct product;
+    product.outTile = fc1OutTile();
+    product.outColumns = inter;
+    int64_t tile = product.outTile;
+    auto addGroup = [&](Value matrix, Value bias, int64_t scale, int64_t offset,
+                        int64_t stride) {
+      for (int64_t j = 0; j < tile; ++j)
+        product.columns.push_back({matrix, bias, scale, offset + stride * j});
     };
-    tile = rowLoop(zero, mainEnd, tileRows, tile);
-    if (tileRows > 1)
-      tile = rowLoop(mainEnd, rowCount, 1, tile);
-
-    b.setInsertionPointToStart(forall.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(
-        b, loc, tile, shared, ArrayRef<OpFoldResult>{b.getIndexAttr(0), column},
-        ArrayRef<OpFoldResult>{rowCount, b.getIndexAttr(tileN)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-    return forall.getResult(0);
-  }
-
-  /// Rows [row, row + rows) of the output tile ([n, tileN]): rows x tileN
-  /// vector accumulators over K, reduced, biased and written as one
-  /// vector<tileN> per row.
-  Value microKernel(OpBuilder &b, Location loc, Value x, Value wTile,
-                    Value biasTile, Value tile, Value row, int64_t rows,
-                    int64_t k) const {
-    int64_t width = options.vectorWidth, tileN = options.tileN;
-    auto vectorType = VectorType::get({width}, b.getF32Type());
-    Value padding = floatConstant(b, loc, b.getF32Type(), 0.0);
-    Value zeros = arith::ConstantOp::create(
-        b, loc, vectorType,
-        DenseElementsAttr::get(vectorType, b.getF32FloatAttr(0.0f)));
-    SmallVector<Value> rowIndices;
-    for (int64_t i = 0; i < rows; ++i)
-      rowIndices.push_back(
-          i == 0 ? row
-                 : arith::AddIOp::create(b, loc, row, indexConstant(b, loc, i))
-                       .getResult());
-    SmallVector<Value> inits(rows * tileN, zeros);
-    auto reduction = scf::ForOp::create(
-        b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, k),
-        indexConstant(b, loc, width), inits,
-        [&](OpBuilder &b, Location loc, Value kk, ValueRange accumulators) {
-          SmallVector<Value> xs, ws;
-          for (int64_t i = 0; i < rows; ++i)
-            xs.push_back(vector::TransferReadOp::create(
-                b, loc, vectorType, x, ValueRange{rowIndices[i], kk}, padding,
-                ArrayRef<bool>{true}));
-          for (int64_t j = 0; j < tileN; ++j)
-            ws.push_back(vector::TransferReadOp::create(
-                b, loc, vectorType, wTile,
-                ValueRange{indexConstant(b, loc, j), kk}, padding,
-                ArrayRef<bool>{true}));
-          SmallVector<Value> next;
-          for (int64_t i = 0; i < rows; ++i)
-            for (int64_t j = 0; j < tileN; ++j)
-              next.push_back(vector::FMAOp::create(
-                  b, loc, xs[i], ws[j], accumulators[i * tileN + j]));
-          scf::YieldOp::create(b, loc, next);
-        });
-
-    auto tileVectorType = VectorType::get({tileN}, b.getF32Type());
-    Value biasVector;
-    if (biasTile)
-      biasVector = vector::TransferReadOp::create(
-          b, loc, tileVectorType, biasTile,
-          ValueRange{indexConstant(b, loc, 0)}, padding, ArrayRef<bool>{true});
-    for (int64_t i = 0; i < rows; ++i) {
-      SmallVector<Value> sums;
-      for (int64_t j = 0; j < tileN; ++j)
-        sums.push_back(
-            vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
-                                        reduction.getResult(i * tileN + j)));
-      Value out = vector::FromElementsOp::create(b, loc, tileVectorType, sums);
-      if (biasVector)
-        out = arith::AddFOp::create(b, loc, out, biasVector);
-      tile = vector::TransferWriteOp::create(
-                 b, loc, out, tile,
-                 ValueRange{rowIndices[i], indexConstant(b, loc, 0)},
-                 ArrayRef<bool>{true})
-                 .getResult();
+    bool swiglu = act.getKind() == Activation::swiglu;
+    if (swiglu && act.getLayout() == SwigluLayout::interleaved) {
+      addGroup(fc1, fc1Bias, 2, 0, 2); // gate: row 2c
+      addGroup(fc1, fc1Bias, 2, 1, 2); // linear: row 2c + 1
+    } else if (swiglu) {
+      addGroup(fc1, fc1Bias, 1, 0, 1);     // gate: row c
+      addGroup(fc1, fc1Bias, 1, inter, 1); // linear: row I + c
+    } else {
+      addGroup(fc1, fc1Bias, 1, 0, 1);
     }
-    return tile;
+    bool gated = bool(op.getFc3Weights());
+    if (gated)
+      addGroup(selectExpert(b, loc, op.getFc3Weights(), e),
+               selectExpert(b, loc, op.getFc3Bias(), e), 1, 0, 1);
+    auto epilogue = [&](OpBuilder &b, Location loc, ValueRange groups) {
+      return applyLaneWise(
+          b, loc, groups, [&](OpBuilder &b, Location loc, ValueRange v) {
+            Value a = swiglu ? swigluScalar(b, loc, act, v[0], v[1])
+                             : activateScalar(b, loc, act.getKind(), v[0]);
+            if (gated)
+              a = arith::MulFOp::create(b, loc, a, v.back());
+            return a;
+          });
+    };
+    product.epilogue = epilogue;
+    Value init = tensor::EmptyOp::create(
+        b, loc, ArrayRef<OpFoldResult>{rows.count, b.getIndexAttr(inter)},
+        b.getF32Type());
+    return buildTiledProduct(b, loc, product, x, rows, init, options);
   }
 
-  /// The activation of fc1's output h ([n, f*I]), giving [n, I]; swiglu's
-  /// gate and linear halves are strided (interleaved) or contiguous
-  /// (concatenated) column slices of h.
-  static Value activate(OpBuilder &b, Location loc, ActivationConfigAttr act,
-                        Value h, Value count, int64_t inter) {
-    Type type = cast<RankedTensorType>(h.getType()).getElementType();
-    if (act.getKind() != Activation::swiglu)
-      return mapElements(
-          b, loc, h, type, [&](OpBuilder &b, Location loc, ValueRange args) {
-            return activateScalar(b, loc, act.getKind(), args[0]);
-          });
-    bool interleaved = act.getLayout() == SwigluLayout::interleaved;
-    int64_t stride = interleaved ? 2 : 1;
-    int64_t linStart = interleaved ? 1 : inter;
-    Value gate = slice2D(b, loc, h, b.getIndexAttr(0), b.getIndexAttr(0), count,
-                         b.getIndexAttr(inter), stride);
-    Value lin = slice2D(b, loc, h, b.getIndexAttr(0), b.getIndexAttr(linStart),
-                        count, b.getIndexAttr(inter), stride);
-    return mapElements(b, loc, {gate, lin}, type,
-                       [&](OpBuilder &b, Location loc, ValueRange args) {
-                         return swigluScalar(b, loc, act, args[0], args[1]);
-                       });
+  /// Expert `e`'s fc2 on the activated rows `a`, written (or scattered, see
+  /// ProductRows) into `init`.
+  Value fc2(OpBuilder &b, Location loc, Value e, Value a,
+            const ProductRows &rows, Value init) const {
+    TiledProduct product;
+    product.outTile = options.tileN;
+    product.outColumns = hidden();
+    Value weights = selectExpert(b, loc, op.getFc2Weights(), e);
+    Value bias = selectExpert(b, loc, op.getFc2Bias(), e);
+    for (int64_t j = 0; j < options.tileN; ++j)
+      product.columns.push_back({weights, bias, 1, j});
+    return buildTiledProduct(b, loc, product, a, rows, init, options);
+  }
+
+  int64_t experts() const {
+    return cast<RankedTensorType>(op.getFc1Weights().getType()).getDimSize(0);
+  }
+  int64_t hidden() const {
+    return cast<RankedTensorType>(op.getFc2Weights().getType()).getDimSize(1);
+  }
+  int64_t intermediate() const {
+    return cast<RankedTensorType>(op.getFc2Weights().getType()).getDimSize(2);
+  }
+
+private:
+  /// Activated columns per fc1 tile: tile-n weight rows shared by the gate
+  /// (and linear half) of swiglu and the fc3 row of a gated expert.
+  int64_t fc1OutTile() const {
+    int64_t groups =
+        op.getActivation().fc1RowsPerUnit() + (op.getFc3Weights() ? 1 : 0);
+    return std::max<int64_t>(1, options.tileN / groups);
+  }
+
+  // Op adaptors' getters are not const.
+  mutable GroupedFFNOp op;
+  const GroupedFFNTilingOptions &options;
+};
+
+/// moe.grouped_ffn: per expert, fc1 on the expert's rows, then fc2 into
+/// those rows of the result.
+struct TiledGroupedFFN : OpRewritePattern<GroupedFFNOp> {
+  TiledGroupedFFN(MLIRContext *context, GroupedFFNTilingOptions options)
+      : OpRewritePattern(context), options(options) {}
+
+  LogicalResult matchAndRewrite(GroupedFFNOp op,
+                                PatternRewriter &rewriter) const override {
+    TiledExperts experts(op, options);
+    if (failed(experts.checkSupported(rewriter)))
+      return failure();
+    Location loc = op.getLoc();
+    Value rows = op.getRows(), offsets = op.getOffsets();
+
+    // Rows outside [offsets[0], offsets[E]) belong to no FFN expert and are
+    // zero; fc2 overwrites all the others.
+    Value result = emptyLike(rewriter, loc, op.getResult().getType(),
+                             dynamicDimSizes(rewriter, loc, rows));
+    Value firstRow =
+        extractAsIndex(rewriter, loc, offsets, indexConstant(rewriter, loc, 0));
+    Value lastRow =
+        extractAsIndex(rewriter, loc, offsets,
+                       indexConstant(rewriter, loc, experts.experts()));
+    result = zeroRows(rewriter, loc, result, indexConstant(rewriter, loc, 0),
+                      firstRow);
+    result = zeroRows(rewriter, loc, result, lastRow,
+                      indexDim(rewriter, loc, rows, 0));
+
+    result = experts.forEachExpert(
+        rewriter, loc, result,
+        [&](OpBuilder &b, Location loc, Value e, Value begin, Value count,
+            Value result) -> Value {
+          ProductRows expertRows{count, {}, {}, {}, {}};
+          Value x = rowRange(b, loc, rows, begin, count);
+          Value a = experts.activated(b, loc, e, x, expertRows);
+          Value y = experts.fc2(b, loc, e, a, expertRows,
+                                rowRange(b, loc, result, begin, count));
+          return tensor::InsertSliceOp::create(
+              b, loc, y, result,
+              ArrayRef<OpFoldResult>{begin, b.getIndexAttr(0)},
+              ArrayRef<OpFoldResult>{count, b.getIndexAttr(experts.hidden())},
+              ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+
+  GroupedFFNTilingOptions options;
+};
+
+/// moe.combine(moe.grouped_ffn(moe.permute(x, tok)), tok, w) with the
+/// grouped_ffn used only there: the experts read their rows straight from
+/// x (fc1 gathers by token) and fc2 adds w * row into the combine's result
+/// (scatters by token), so neither the permuted rows nor the grouped
+/// result exist. The sums follow the reference order: experts in order,
+/// their rows in order. Rows outside the experts' ranges contribute zero.
+struct TiledExpertsCombine : OpRewritePattern<CombineOp> {
+  TiledExpertsCombine(MLIRContext *context, GroupedFFNTilingOptions options)
+      : OpRewritePattern(context), options(options) {}
+
+  LogicalResult matchAndRewrite(CombineOp combine,
+                                PatternRewriter &rewriter) const override {
+    auto ffn = combine.getExpertRows().getDefiningOp<GroupedFFNOp>();
+    if (!ffn || !ffn->hasOneUse())
+      return rewriter.notifyMatchFailure(combine,
+                                         "not a grouped_ffn's only use");
+    auto permute = ffn.getRows().getDefiningOp<PermuteOp>();
+    if (!permute || permute.getRowToken() != combine.getRowToken())
+      return rewriter.notifyMatchFailure(
+          combine, "rows not permuted by the same tokens");
+    auto isF32 = [](Value v) {
+      return cast<RankedTensorType>(v.getType()).getElementType().isF32();
+    };
+    if (!isF32(combine.getRowWeight()) || !isF32(combine.getInit()))
+      return rewriter.notifyMatchFailure(combine, "only f32 is fused");
+    TiledExperts experts(ffn, options);
+    if (failed(experts.checkSupported(rewriter)))
+      return failure();
+    Location loc = combine.getLoc();
+    Value tokens = combine.getRowToken();
+    Value result = experts.forEachExpert(
+        rewriter, loc, combine.getInit(),
+        [&](OpBuilder &b, Location loc, Value e, Value begin, Value count,
+            Value result) -> Value {
+          Value a =
+              experts.activated(b, loc, e, permute.getInput(),
+                                ProductRows{count, tokens, {}, {}, begin});
+          return experts.fc2(
+              b, loc, e, a,
+              ProductRows{count, {}, tokens, combine.getRowWeight(), begin},
+              result);
+        });
+    rewriter.replaceOp(combine, result);
+    return success();
   }
 
   GroupedFFNTilingOptions options;
@@ -296,21 +312,50 @@ struct ConvertMoEGroupedFFNToTiledPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (vectorWidth < 1 || tileRows < 1 || tileN < 1) {
+    if (vectorWidth < 1 || tileRows < 1 || tileN < 1 || weightTileBytes < 1) {
       getOperation()->emitError()
-          << "convert-moe-grouped-ffn-to-tiled: vector-width, tile-rows and "
-             "tile-n must be positive";
+          << "convert-moe-grouped-ffn-to-tiled: vector-width, tile-rows, "
+             "tile-n and weight-tile-bytes must be positive";
       return signalPassFailure();
     }
-    RewritePatternSet patterns(&getContext());
-    populateGroupedFFNToTiledPatterns(
-        patterns, GroupedFFNTilingOptions{vectorWidth, tileRows, tileN});
-    // Only the grouped_ffn ops are rewritten: nothing else is touched.
+    GroupedFFNTilingOptions options{vectorWidth, tileRows, tileN, prefetch,
+                                    weightTileBytes};
+    // Only the moe ops are rewritten: nothing else is touched. The fused
+    // combines first, so that their grouped_ffn is not lowered alone.
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingOps);
+    RewritePatternSet fused(&getContext());
+    fused.add<TiledExpertsCombine>(&getContext(), options);
+    RewritePatternSet patterns(&getContext());
+    populateGroupedFFNToTiledPatterns(patterns, options);
     if (failed(
+            applyPatternsGreedily(getOperation(), std::move(fused), config)) ||
+        failed(
             applyPatternsGreedily(getOperation(), std::move(patterns), config)))
+      return signalPassFailure();
+    if (approximateMath && failed(approximateVectorMath()))
       signalPassFailure();
+  }
+
+  /// The epilogues' vector exp/tanh/erf as polynomials (arith and vector
+  /// ops, ~1e-7 relative error) instead of one libm call per lane. Scalar
+  /// math elsewhere (routing) keeps libm.
+  LogicalResult approximateVectorMath() {
+    SmallVector<Operation *> vectorMath;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<math::ExpOp, math::TanhOp, math::ErfOp>(op) &&
+          isa<VectorType>(op->getResult(0).getType()))
+        vectorMath.push_back(op);
+    });
+    RewritePatternSet patterns(&getContext());
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+      return name == math::ExpOp::getOperationName() ||
+             name == math::TanhOp::getOperationName() ||
+             name == math::ErfOp::getOperationName();
+    });
+    GreedyRewriteConfig config;
+    config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps);
+    return applyOpPatternsGreedily(vectorMath, std::move(patterns), config);
   }
 };
 

@@ -12,8 +12,13 @@ Every output is compared with examples/moe_reference.py (float64), always,
 and with onnxruntime's CPU MoE where that kernel supports the variant (no
 fc3, interleaved swiglu only). Passes when rel-L2 <= --tol for all.
 
+The default sizes (H=16, I=24) take the reference lowering of the expert
+FFNs; `--hidden 32 --inter 48` (multiples of the vector width) take the
+tiled vector lowering with its fused activation epilogues.
+
 Usage: moe_numerics.py --moe-compile PATH --workdir DIR [--rank 2|3]
-           [--tokens 1,7,64] [--seed N] [--tol 1e-4]
+           [--tokens 1,7,64] [--seed N] [--tol 1e-4] [--hidden H] [--inter I]
+           [--compile-arg ARG ...]
 """
 
 import argparse
@@ -33,7 +38,7 @@ import moe_compiler as mc  # noqa: E402
 from moe_compiler import models  # noqa: E402
 from moe_reference import moe_reference, rel_l2  # noqa: E402
 
-H, I, E, K = 16, 24, 6, 2
+E, K = 6, 2
 GPT_OSS = dict(alpha=1.702, beta=1.0, limit=0.6)  # the limit clamps often here
 
 
@@ -67,21 +72,25 @@ def ort_supports(spec):
     return not spec.fc3 and spec.fusion in (None, 1)
 
 
-def token_shape(t, rank):
+def token_shape(t, rank, hidden):
     if rank == 2:
-        return (t, H)
+        return (t, hidden)
     b = 4 if t % 4 == 0 and t > 4 else 1
-    return (b, t // b, H)
+    return (b, t // b, hidden)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--moe-compile", required=True)
+    ap.add_argument("--compile-arg", action="append", default=[],
+                    help="extra moe-compile argument (repeatable)")
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--rank", type=int, choices=(2, 3), default=2)
     ap.add_argument("--tokens", default="1,7,64")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--hidden", type=int, default=16)
+    ap.add_argument("--inter", type=int, default=24)
     ap.add_argument("--coverage", choices=("all", "per-variant"), default="all",
                     help="every combination, or one per activation variant")
     args = ap.parse_args()
@@ -91,14 +100,15 @@ def main():
     ort.set_default_logger_severity(3)
     os.makedirs(args.workdir, exist_ok=True)
 
-    specs = [models.MoESpec(name, H, I, E, K, rng=rng, **kw)
+    specs = [models.MoESpec(name, args.hidden, args.inter, E, K, rng=rng, **kw)
              for name, kw in (combinations() if args.coverage == "all"
                               else combinations_per_variant())]
     model = models.multi_moe_model(specs, rank3=args.rank == 3,
                                    name=f"moe_matrix_rank{args.rank}")
     path = models.save(model, os.path.join(args.workdir, f"matrix{args.rank}.onnx"))
     start = time.time()
-    lib = mc.compile(path, moe_compile=args.moe_compile)
+    lib = mc.compile(path, moe_compile=args.moe_compile,
+                     extra_args=args.compile_arg)
     print(f"compiled {len(specs)} MoE nodes (rank-{args.rank} input) in "
           f"{time.time() - start:.1f} s")
     sess = mc.InferenceSession(lib)
@@ -112,7 +122,7 @@ def main():
     worst = {s.name: [0.0, None] for s in specs}
     failures = []
     for t in (int(v) for v in args.tokens.split(",")):
-        x = rng.standard_normal(token_shape(t, args.rank)).astype(np.float32)
+        x = rng.standard_normal(token_shape(t, args.rank, args.hidden)).astype(np.float32)
         r = (rng.standard_normal((t, E)) * 2).astype(np.float32)
         outs = sess.run(None, {"input": x, "router_probs": r})
         for s, y in zip(specs, outs):

@@ -14,6 +14,7 @@
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include <cstdlib>
 
 using namespace mlir;
 
@@ -24,9 +25,7 @@ void mlir::moe::buildMoEReferencePipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-/// Tensors to buffers with identity layouts at function boundaries (the C
-/// interface), deallocation, then linalg to loops: shared by both pipelines.
-static void addBufferizationToLoops(OpPassManager &pm) {
+void mlir::moe::addMoEBufferizationPasses(OpPassManager &pm) {
   bufferization::OneShotBufferizePassOptions bufferization;
   bufferization.bufferizeFunctionBoundaries = true;
   bufferization.functionBoundaryTypeConversion =
@@ -36,11 +35,17 @@ static void addBufferizationToLoops(OpPassManager &pm) {
   // Deallocation may clone buffers returned from functions.
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(createCanonicalizerPass());
+}
+
+/// Bufferisation, then linalg to loops: shared by both CPU pipelines.
+static void addBufferizationToLoops(OpPassManager &pm) {
+  moe::addMoEBufferizationPasses(pm);
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
 }
 
-void mlir::moe::buildMoEReferenceToLLVMPipeline(OpPassManager &pm) {
-  buildMoEReferencePipeline(pm);
+/// Tensor-level IR of upstream dialects to the LLVM dialect with sequential
+/// loops (no vectors, no threads).
+static void addLoopsToLLVM(OpPassManager &pm) {
   addBufferizationToLoops(pm);
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
@@ -51,11 +56,31 @@ void mlir::moe::buildMoEReferenceToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void mlir::moe::buildMoEReferenceToLLVMPipeline(OpPassManager &pm) {
+  buildMoEReferencePipeline(pm);
+  addLoopsToLLVM(pm);
+}
+
+void mlir::moe::buildMoEGPUOnCPUToLLVMPipeline(OpPassManager &pm) {
+  moe::buildMoEGPUTensorPipeline(pm);
+  addLoopsToLLVM(pm);
+}
+
 void mlir::moe::buildMoECPUPipeline(OpPassManager &pm) {
   pm.addPass(createMoEDecomposeLayer());
-  // The FLOP-heavy grouped_ffn first; whatever it does not support, and
-  // every other moe op, takes the reference lowering.
-  pm.addPass(createConvertMoEGroupedFFNToTiled());
+  // The FLOP-heavy grouped_ffn first (with its permute and combine fused
+  // in where it can), then the remaining row gathers and scatters in
+  // parallel; whatever they do not support, and every other moe op, takes
+  // the reference lowering.
+  {
+    ConvertMoEGroupedFFNToTiledOptions o;
+    if (const char *v = std::getenv("MOE_EXP_PREFETCH")) o.prefetch = std::atoi(v);
+    if (const char *v = std::getenv("MOE_EXP_ROWS")) o.tileRows = std::atoi(v);
+    if (const char *v = std::getenv("MOE_EXP_N")) o.tileN = std::atoi(v);
+    if (const char *v = std::getenv("MOE_EXP_WTB")) o.weightTileBytes = std::atoi(v);
+    pm.addPass(createConvertMoEGroupedFFNToTiled(o));
+  }
+  pm.addPass(createConvertMoEDispatchToParallel());
   pm.addPass(createConvertMoEToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -68,6 +93,8 @@ void mlir::moe::buildMoECPUToLLVMPipeline(OpPassManager &pm) {
   // (threads from libomp; moe_set_num_threads sets their number).
   pm.addPass(createForallToParallelLoopPass());
   pm.addPass(createConvertSCFToOpenMPPass());
+  // Guided: a descheduled thread's remaining tiles go to the other threads.
+  pm.addPass(createMoESetOMPSchedule());
   // scf-to-openmp wraps loop bodies in memref.alloca_scope, which scf-to-cf
   // cannot split into blocks; canonicalisation inlines the scopes that hold
   // no alloca (ours).
@@ -76,6 +103,10 @@ void mlir::moe::buildMoECPUToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
+  // Math with an LLVM intrinsic first (the polynomial epilogues' vector
+  // fma/floor), so that only the rest (erf, tanh) becomes libm calls:
+  // math-to-libm would split vectors into one call per lane.
+  pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   // Horizontal sums may reassociate: a tree of adds, not a serial chain.
   ConvertVectorToLLVMPassOptions vectorToLLVM;
@@ -106,4 +137,19 @@ void mlir::moe::registerMoEPipelines() {
       "moe-reference-to-llvm",
       "moe-reference, then bufferise and lower to the LLVM dialect",
       buildMoEReferenceToLLVMPipeline);
+  PassPipelineRegistration<>(
+      "moe-gpu",
+      "Decompose moe layers; grouped_ffn as products parallel over all rows, "
+      "the rest with the reference lowering (tensor level)",
+      buildMoEGPUTensorPipeline);
+  PassPipelineRegistration<>(
+      "moe-gpu-on-cpu-to-llvm",
+      "moe-gpu lowered for the CPU with sequential loops: the numerics of "
+      "CUDA artifacts, for tests without a GPU",
+      buildMoEGPUOnCPUToLLVMPipeline);
+  PassPipelineRegistration<MoECUDAPipelineOptions>(
+      "moe-cuda-to-llvm",
+      "moe-gpu, bufferisation, then everything on the GPU: kernels "
+      "compiled for `chip` and embedded, host code in the LLVM dialect",
+      buildMoECUDAToLLVMPipeline);
 }

@@ -4,6 +4,8 @@
 #define MOE_DIALECT_MOE_TRANSFORMS_PIPELINES_H
 
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+#include "mlir/Pass/PassRegistry.h"
 
 namespace mlir::moe {
 
@@ -24,6 +26,49 @@ void buildMoECPUPipeline(OpPassManager &pm);
 /// moe-cpu-to-llvm: moe-cpu, then bufferisation and lowering (vector ops
 /// included) to the LLVM dialect. moe-compile's default CPU pipeline.
 void buildMoECPUToLLVMPipeline(OpPassManager &pm);
+
+/// One-shot bufferisation with identity layouts at function boundaries (the
+/// C interface), ownership-based deallocation lowered to memref ops: the
+/// step every pipeline to LLVM shares.
+void addMoEBufferizationPasses(OpPassManager &pm);
+
+/// moe-gpu: decompose layers, lower moe.grouped_ffn to products parallel
+/// over all rows (convert-moe-grouped-ffn-to-row-parallel) and every other
+/// moe op with the reference lowering; tensor level, the first stage of
+/// moe-cuda-to-llvm. moe-gpu-on-cpu-to-llvm runs it on the CPU (a test
+/// pipeline: its numerics are those of the CUDA artifacts).
+void buildMoEGPUTensorPipeline(OpPassManager &pm);
+void buildMoEGPUOnCPUToLLVMPipeline(OpPassManager &pm);
+
+/// Options of the CUDA pipeline.
+struct MoECUDAPipelineOptions
+    : public PassPipelineOptions<MoECUDAPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("GPU architecture (sm_80, sm_90a, ...)"),
+      llvm::cl::init("sm_90a")};
+  PassOptions::Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features (8.0 is the first PTX for sm_90a)"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Embedded GPU binary: fatbin, bin (cubin), isa (PTX)"),
+      llvm::cl::init("fatbin")};
+  PassOptions::Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit with ptxas (default: $CUDA_HOME, "
+                     "$CUDA_PATH, else /usr/local/cuda)"),
+      llvm::cl::init("")};
+};
+
+/// moe-cuda-to-llvm: moe-gpu at tensor level, bufferisation,
+/// the model's constants as entry arguments (moe-gpu-hoist-constants), every
+/// buffer and memory access on the device (moe-gpu-offload, parallel loops
+/// mapped to grids), then upstream's GPU-to-NVVM pipeline: kernels compiled
+/// to a binary for `chip` embedded in the host code, which calls the mgpu*
+/// runtime functions.
+void buildMoECUDAToLLVMPipeline(OpPassManager &pm,
+                                const MoECUDAPipelineOptions &options);
 
 /// Registers the pipelines above under their names.
 void registerMoEPipelines();

@@ -1,0 +1,121 @@
+//===- CUDAPipeline.cpp - the moe-cuda-to-llvm pipeline -------------------===//
+//
+// Tensor-level lowering as for the CPU, bufferisation, then the memref-level
+// GPU passes of lib/Conversion/MoEToGPU and upstream's GPU-to-NVVM pipeline
+// (kernel outlining, NVVM, ptxas through gpu-module-to-binary, host code
+// calling the mgpu* runtime functions).
+//
+//===----------------------------------------------------------------------===//
+
+#include "moe/Dialect/MoE/Transforms/Pipelines.h"
+
+#include "moe/Conversion/Passes.h"
+#include "moe/Dialect/MoE/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Transforms/Passes.h"
+
+#include <cstdlib>
+
+using namespace mlir;
+
+/// Threads per block of the grid-wide kernels made from parallel loops.
+static constexpr int64_t kThreadsPerBlock = 256;
+
+/// The CUDA toolkit whose ptxas compiles the kernels: the option, else
+/// $CUDA_HOME / $CUDA_PATH, else /usr/local/cuda.
+static std::string toolkitPath(const moe::MoECUDAPipelineOptions &options) {
+  if (!options.toolkit.empty())
+    return options.toolkit;
+  for (const char *variable : {"CUDA_HOME", "CUDA_PATH"})
+    if (const char *value = std::getenv(variable); value && *value)
+      return value;
+  return "/usr/local/cuda";
+}
+
+/// Outlined kernels to NVVM and a binary for `options.chip`; host code to
+/// the LLVM dialect, calling the mgpu* runtime functions (the order of
+/// upstream's gpu-lower-to-nvvm-pipeline, with the toolkit made explicit).
+static void addKernelCompilation(OpPassManager &pm,
+                                 const moe::MoECUDAPipelineOptions &options) {
+  pm.addPass(createConvertNVGPUToNVVMPass());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertNVVMToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = options.features;
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+
+  pm.addPass(createGpuToLLVMConversionPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.toolkitPath = toolkitPath(options);
+  binary.compilationTarget = options.format;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mlir::moe::buildMoEGPUTensorPipeline(OpPassManager &pm) {
+  pm.addPass(createMoEDecomposeLayer());
+  // Expert FFNs parallel over all rows; every other moe op (and what the
+  // row-parallel lowering leaves) takes the reference lowering.
+  pm.addPass(createConvertMoEGroupedFFNToRowParallel());
+  pm.addPass(createConvertMoEToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mlir::moe::buildMoECUDAToLLVMPipeline(
+    OpPassManager &pm, const MoECUDAPipelineOptions &options) {
+  buildMoEGPUTensorPipeline(pm);
+  addMoEBufferizationPasses(pm);
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createMoEGPUHoistConstants());
+  pm.addPass(createCanonicalizerPass());
+  // Each parallel loop: blocks of kThreadsPerBlock iterations of its first
+  // dimension (one thread each), the other dimensions across blocks.
+  pm.addNestedPass<func::FuncOp>(
+      createParallelLoopTilingPass({kThreadsPerBlock}));
+  // The tile step must fold to a constant for the grid mapping.
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createMoEGPUOffload());
+  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  // Whatever the mapping left on the host runs in a single-thread kernel.
+  MoEGPUOffloadOptions leftovers;
+  leftovers.wrapParallelLoops = true;
+  pm.addNestedPass<func::FuncOp>(createMoEGPUOffload(leftovers));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  // Device allocations lower to runtime calls only in async form: outline
+  // first, then chain the host's gpu ops with tokens.
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+
+  addKernelCompilation(pm, options);
+  // Host code still in other dialects (deallocation's pointer checks).
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
