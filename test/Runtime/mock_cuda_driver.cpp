@@ -56,15 +56,32 @@ struct Allocation {
 std::recursive_mutex mutex;
 bool initialised = false;
 Context contexts[kDevices] = {{0}, {1}};
-thread_local std::vector<Context *> stack;
-std::map<uintptr_t, Allocation> allocations;
-std::set<Module *> modules;
-std::set<Function *> functions;
-std::set<Stream *> streams;
-std::set<Event *> events;
+/// The calling thread's context stack. Trivially destructible on purpose: a
+/// model's static destructors (its constant cache) still push and pop
+/// contexts after the thread-local destructors have run at exit.
+struct ContextStack {
+  static constexpr int kCapacity = 64;
+  Context *entries[kCapacity];
+  int count = 0;
+  bool empty() const { return count == 0; }
+  bool full() const { return count == kCapacity; }
+  int size() const { return count; }
+  Context *back() const { return entries[count - 1]; }
+  void push_back(Context *context) { entries[count++] = context; }
+  void pop_back() { --count; }
+};
+thread_local ContextStack stack;
+// Never destroyed: models call into the driver from their own exit-time
+// destructors and finalisers, which may run after this library's.
+std::map<uintptr_t, Allocation> &allocations =
+    *new std::map<uintptr_t, Allocation>;
+std::set<Module *> &modules = *new std::set<Module *>;
+std::set<Function *> &functions = *new std::set<Function *>;
+std::set<Stream *> &streams = *new std::set<Stream *>;
+std::set<Event *> &events = *new std::set<Event *>;
 int launches = 0;
 bool pendingFault = false;
-std::map<std::string, CUresult> injected;
+std::map<std::string, CUresult> &injected = *new std::map<std::string, CUresult>;
 
 /// An injected failure of `entry`, once.
 CUresult injectedFailure(const char *entry) {
@@ -263,6 +280,8 @@ CUresult cuCtxPushCurrent(CUcontext context) {
   auto *c = reinterpret_cast<Context *>(context);
   if (c != &contexts[0] && c != &contexts[1])
     return CUDA_ERROR_INVALID_CONTEXT;
+  if (stack.full())
+    return CUDA_ERROR_INVALID_VALUE;
   stack.push_back(c);
   return CUDA_SUCCESS;
 }
