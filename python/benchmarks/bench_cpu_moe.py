@@ -11,12 +11,12 @@ moe-compile, and times
   - onnxruntime: InferenceSession on the CPU provider, --threads intra-op
     threads, one warm-up run;
   - ours: `moe-run model.so --bench=N --threads=T` (one warm-up run, median
-    of N), in a subprocess with a per-case time limit (--case-timeout): a
-    case that does not finish is reported as "> X ms";
+    of N), in a subprocess with a time limit per case and round
+    (--case-timeout): a case that does not finish is reported as "> X ms";
 
-alternately, in --rounds rounds of about --runs/--rounds runs each (so that
-both see the same machine: on a shared machine the load changes within
-seconds); each side's time is the median of its rounds' medians.
+alternately, in --rounds rounds of --runs runs each (so that both see the
+same machine: on a shared machine the load changes within seconds); each
+side's time is the median of its rounds' medians.
 
 It also measures this machine's practical f32 peak (a large numpy/BLAS
 matmul on --threads threads: a proxy for the FMA peak, below the theoretical
@@ -174,41 +174,47 @@ class OursRunner:
             raise RuntimeError(f"moe-run failed: {proc.stderr.strip()}")
         return float(re.search(r"median_ms=([0-9.]+)", proc.stdout).group(1))
 
+    def bench(self, runs, timeout_s):
+        """(median ms, runs) of up to `runs` runs within `timeout_s`, or
+        (None, lower bound ms) when not even two runs fit."""
+        start = time.perf_counter()
+        try:
+            median = self.time(1, timeout_s)  # warm-up + 1 run (+ loading)
+        except subprocess.TimeoutExpired:
+            return None, timeout_s * 1e3 / 2
+        left = timeout_s - (time.perf_counter() - start)
+        n = min(runs, int(left / max(median / 1e3, 1e-6)) - 2)  # warm-up, margin
+        if n >= 3:
+            try:
+                return self.time(n, left), n
+            except subprocess.TimeoutExpired:
+                pass
+        return median, 1
 
-def bench_case(ort_sess, feeds, ours, runs, rounds, timeout_s):
-    """onnxruntime and ours in `rounds` alternating rounds of about
-    runs/rounds runs each, so that both see the same machine (on a shared
-    machine the load changes within seconds); each side's result is the
-    median of its rounds' medians. Returns (ort ms, ort runs, ours ms or
-    None when a single run did not fit, ours runs or a lower bound in ms)."""
-    start = time.perf_counter()
-    try:
-        probe = ours.time(1, timeout_s)  # warm-up + 1 run (+ loading)
-    except subprocess.TimeoutExpired:
-        ort_ms, ort_n = time_ort(ort_sess, feeds, runs, timeout_s)
-        return ort_ms, ort_n, None, timeout_s * 1e3 / 2  # two runs did not fit
-    left = timeout_s - (time.perf_counter() - start)
-    # Each round repeats our warm-up run; keep a margin of two runs.
-    fit = int(left / max(probe / 1e3, 1e-6)) - 2 * rounds - 2
-    ours_n = min(runs, fit)
-    if ours_n < rounds:
-        ort_ms, ort_n = time_ort(ort_sess, feeds, runs, timeout_s)
-        return ort_ms, ort_n, probe, 1
-    per_round = -(-ours_n // rounds)
-    ort_medians, ours_medians, ort_n = [], [], 0
+
+def bench_case(make_ort, feeds, ours, runs, rounds, timeout_s):
+    """onnxruntime and ours alternately, `rounds` rounds of `runs` runs
+    each, so that both see the same machine (on a shared machine the load
+    changes within seconds); each side's result is the median of its rounds'
+    medians. Each round creates (and warms up) its own onnxruntime session
+    and drops it before our runs: its idle threads keep spinning for a while
+    and would take our cores. Our time limit is per round. Returns (ort ms,
+    ort runs, ours ms or None when a single run did not fit, ours runs or a
+    lower bound in ms)."""
+    ort_medians, ours_medians, ort_n, ours_n = [], [], 0, 0
     for _ in range(rounds):
-        ort_ms, n = time_ort(ort_sess, feeds, per_round, timeout_s / rounds)
+        sess = make_ort()
+        ort_ms, n = time_ort(sess, feeds, runs, timeout_s)
+        del sess
         ort_medians.append(ort_ms)
         ort_n += n
-        left = timeout_s - (time.perf_counter() - start)
-        try:
-            ours_medians.append(ours.time(per_round, max(left, 1.0)))
-        except subprocess.TimeoutExpired:
-            break
-    if not ours_medians:
-        return statistics.median(ort_medians), ort_n, probe, 1
+        ours_ms, n = ours.bench(runs, timeout_s)
+        if ours_ms is None:  # n is a lower bound in ms
+            return statistics.median(ort_medians), ort_n, None, n
+        ours_medians.append(ours_ms)
+        ours_n += n
     return (statistics.median(ort_medians), ort_n, statistics.median(ours_medians),
-            per_round * len(ours_medians))
+            ours_n)
 
 
 def make_case(workdir, name, shape, moe_compile):
@@ -231,10 +237,10 @@ def main():
                     help="5 runs, 30 s per case for ours, T = 1 and 64 only")
     ap.add_argument("--runs", type=int, default=None, help="timed runs (default 10, quick 5)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=5,
+    ap.add_argument("--rounds", type=int, default=3,
                     help="alternating rounds of onnxruntime and our runs per case")
     ap.add_argument("--case-timeout", type=float, default=None,
-                    help="seconds for ours per case (default 60, quick 30)")
+                    help="seconds for ours per case and round (default 60, quick 30)")
     ap.add_argument("--cases", default=None,
                     help="comma-separated shape:T, e.g. mixtral_s:1,olmoe_s:512")
     ap.add_argument("--moe-compile", default=None)
@@ -289,7 +295,7 @@ def main():
                 inputs[n] = os.path.join(workdir, f"{name}_T{t}_{n}.npy")
                 np.save(inputs[n], v)
             ort_ms, ort_n, ours_ms, ours_n = bench_case(
-                ort_session(path, feeds, args.threads), feeds,
+                lambda: ort_session(path, feeds, args.threads), feeds,
                 OursRunner(moe_run, lib, inputs, args.threads), runs, args.rounds,
                 timeout_s)
             rows.append((name, t, ort_ms, ort_n, ours_ms, ours_n))

@@ -14,7 +14,6 @@
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
-#include <cstdlib>
 
 using namespace mlir;
 
@@ -72,14 +71,7 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm) {
   // in where it can), then the remaining row gathers and scatters in
   // parallel; whatever they do not support, and every other moe op, takes
   // the reference lowering.
-  {
-    ConvertMoEGroupedFFNToTiledOptions o;
-    if (const char *v = std::getenv("MOE_EXP_PREFETCH")) o.prefetch = std::atoi(v);
-    if (const char *v = std::getenv("MOE_EXP_ROWS")) o.tileRows = std::atoi(v);
-    if (const char *v = std::getenv("MOE_EXP_N")) o.tileN = std::atoi(v);
-    if (const char *v = std::getenv("MOE_EXP_WTB")) o.weightTileBytes = std::atoi(v);
-    pm.addPass(createConvertMoEGroupedFFNToTiled(o));
-  }
+  pm.addPass(createConvertMoEGroupedFFNToTiled());
   pm.addPass(createConvertMoEDispatchToParallel());
   pm.addPass(createConvertMoEToLinalg());
   pm.addPass(createCanonicalizerPass());
