@@ -60,8 +60,11 @@ def ConvertMoEGroupedFFNToTiled : Pass<"convert-moe-grouped-ffn-to-tiled"> {
     even share of the next column tile's weight rows into L2, so that
     streaming the weights overlaps the arithmetic. When a tile's weight rows
     exceed `weight-tile-bytes` (fc2 with a long intermediate dimension),
-    fc2's reduction over K runs in blocks that stay in L1, the partial sums
-    accumulated in the output.
+    fc2's reduction over K runs in blocks whose weight rows stay in L1 while
+    all the tile's rows pass, the partial sums accumulated in the output;
+    when the expert's rows also exceed `row-slab-bytes` (at run time), each
+    block is its own parallel pass over the column tiles, so that the
+    block's slab of the rows stays in L2.
 
     Ops it does not handle (other element types, a reduction dimension that
     is not a multiple of `vector-width`, output dimensions that are not a
@@ -84,6 +87,9 @@ def ConvertMoEGroupedFFNToTiled : Pass<"convert-moe-grouped-ffn-to-tiled"> {
            /*default=*/"16384",
            "bytes of a tile's weight rows above which fc2's reduction over K "
            "runs in blocks (partial sums accumulated in the output tile)">,
+    Option<"rowSlabBytes", "row-slab-bytes", "int64_t", /*default=*/"524288",
+           "bytes of fc2's rows above which (at run time) each of those "
+           "blocks is its own parallel pass">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::bufferization::BufferizationDialect",

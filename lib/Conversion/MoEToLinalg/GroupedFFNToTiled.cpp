@@ -312,14 +312,21 @@ struct ConvertMoEGroupedFFNToTiledPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (vectorWidth < 1 || tileRows < 1 || tileN < 1 || weightTileBytes < 1) {
+    if (vectorWidth < 1 || tileRows < 1 || tileN < 1 || weightTileBytes < 1 ||
+        rowSlabBytes < 0) {
       getOperation()->emitError()
           << "convert-moe-grouped-ffn-to-tiled: vector-width, tile-rows, "
-             "tile-n and weight-tile-bytes must be positive";
+             "tile-n and weight-tile-bytes must be positive, row-slab-bytes "
+             "not negative";
       return signalPassFailure();
     }
-    GroupedFFNTilingOptions options{vectorWidth, tileRows, tileN, prefetch,
-                                    weightTileBytes};
+    GroupedFFNTilingOptions options;
+    options.vectorWidth = vectorWidth;
+    options.tileRows = tileRows;
+    options.tileN = tileN;
+    options.prefetch = prefetch;
+    options.weightTileBytes = weightTileBytes;
+    options.rowSlabBytes = rowSlabBytes;
     // Only the moe ops are rewritten: nothing else is touched. The fused
     // combines first, so that their grouped_ffn is not lowered alone.
     GreedyRewriteConfig config;

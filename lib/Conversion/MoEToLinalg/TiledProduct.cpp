@@ -263,208 +263,258 @@ Value mlir::moe::buildTiledProduct(OpBuilder &b, Location loc,
             MemRefType::get(type.getShape(), type.getElementType(), layout),
             column.matrix, /*readOnly=*/true);
       }
-  auto forall = scf::ForallOp::create(
-      b, loc,
-      ArrayRef<OpFoldResult>{b.getIndexAttr(product.outColumns / outTile)},
-      ValueRange{init}, /*mapping=*/std::nullopt);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(forall.getBody());
-  Value first = forall.getInductionVars()[0];
-  if (outTile != 1)
-    first =
-        arith::MulIOp::create(b, loc, first, indexConstant(b, loc, outTile));
-
-  // Per tile: the weight rows of its columns (and of the next tile's; the
-  // last tile's next is itself) and their bias vector.
-  auto weightRow = [&](const WeightColumn &column, Value first) {
-    Value row = first;
-    if (column.scale != 1)
-      row = arith::MulIOp::create(b, loc, row,
-                                  indexConstant(b, loc, column.scale));
-    if (column.offset != 0)
-      row = arith::AddIOp::create(b, loc, row,
-                                  indexConstant(b, loc, column.offset));
-    return row;
-  };
-  Value nextFirst;
-  if (options.prefetch)
-    nextFirst = arith::MinUIOp::create(
+  // One parallel pass over the output tiles for K in [kBegin, kEnd).
+  auto tiledPass = [&](OpBuilder &b, Value init, Value kBegin, Value kEnd,
+                       bool accumulate) -> Value {
+    auto forall = scf::ForallOp::create(
         b, loc,
-        arith::AddIOp::create(b, loc, first, indexConstant(b, loc, outTile)),
-        indexConstant(b, loc, product.outColumns - outTile));
-  TileColumns tile;
-  SmallVector<Value> biases;
-  bool hasBias = false;
-  for (const WeightColumn &column : product.columns) {
-    Value row = weightRow(column, first);
-    tile.matrices.push_back(column.matrix);
-    tile.rows.push_back(row);
-    if (options.prefetch) {
-      tile.buffers.push_back(buffers[column.matrix]);
-      tile.nextRows.push_back(weightRow(column, nextFirst));
+        ArrayRef<OpFoldResult>{b.getIndexAttr(product.outColumns / outTile)},
+        ValueRange{init}, /*mapping=*/std::nullopt);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forall.getBody());
+    Value first = forall.getInductionVars()[0];
+    if (outTile != 1)
+      first =
+          arith::MulIOp::create(b, loc, first, indexConstant(b, loc, outTile));
+
+    // Per tile: the weight rows of its columns (and of the next tile's; the
+    // last tile's next is itself) and their bias vector.
+    auto weightRow = [&](const WeightColumn &column, Value first) {
+      Value row = first;
+      if (column.scale != 1)
+        row = arith::MulIOp::create(b, loc, row,
+                                    indexConstant(b, loc, column.scale));
+      if (column.offset != 0)
+        row = arith::AddIOp::create(b, loc, row,
+                                    indexConstant(b, loc, column.offset));
+      return row;
+    };
+    Value nextFirst;
+    if (options.prefetch)
+      nextFirst = arith::MinUIOp::create(
+          b, loc,
+          arith::AddIOp::create(b, loc, first, indexConstant(b, loc, outTile)),
+          indexConstant(b, loc, product.outColumns - outTile));
+    TileColumns tile;
+    SmallVector<Value> biases;
+    bool hasBias = false;
+    for (const WeightColumn &column : product.columns) {
+      Value row = weightRow(column, first);
+      tile.matrices.push_back(column.matrix);
+      tile.rows.push_back(row);
+      if (options.prefetch) {
+        tile.buffers.push_back(buffers[column.matrix]);
+        tile.nextRows.push_back(weightRow(column, nextFirst));
+      }
+      hasBias |= bool(column.bias);
+      biases.push_back(
+          column.bias
+              ? tensor::ExtractOp::create(b, loc, column.bias, row).getResult()
+              : floatConstant(b, loc, b.getF32Type(), 0.0));
     }
-    hasBias |= bool(column.bias);
-    biases.push_back(
-        column.bias
-            ? tensor::ExtractOp::create(b, loc, column.bias, row).getResult()
-            : floatConstant(b, loc, b.getF32Type(), 0.0));
-  }
-  auto biasType = VectorType::get({columns}, b.getF32Type());
-  Value bias;
-  if (hasBias)
-    bias = vector::FromElementsOp::create(b, loc, biasType, biases);
+    auto biasType = VectorType::get({columns}, b.getF32Type());
+    Value bias;
+    if (hasBias)
+      bias = vector::FromElementsOp::create(b, loc, biasType, biases);
 
-  Value shared = forall.getRegionIterArgs()[0];
-  // Scattered rows go to any row of `init`; otherwise to rows [0, count).
-  OpFoldResult outRows = rows.scatterTokens
-                             ? tensor::getMixedSize(b, loc, init, 0)
-                             : OpFoldResult(rowCount);
-  Value out = tensor::ExtractSliceOp::create(
-      b, loc, shared, ArrayRef<OpFoldResult>{b.getIndexAttr(0), first},
-      ArrayRef<OpFoldResult>{outRows, b.getIndexAttr(outTile)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-  Value padding = floatConstant(b, loc, b.getF32Type(), 0.0);
+    Value shared = forall.getRegionIterArgs()[0];
+    // Scattered rows go to any row of `init`; otherwise to rows [0, count).
+    OpFoldResult outRows = rows.scatterTokens
+                               ? tensor::getMixedSize(b, loc, init, 0)
+                               : OpFoldResult(rowCount);
+    Value out = tensor::ExtractSliceOp::create(
+        b, loc, shared, ArrayRef<OpFoldResult>{b.getIndexAttr(0), first},
+        ArrayRef<OpFoldResult>{outRows, b.getIndexAttr(outTile)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+    Value padding = floatConstant(b, loc, b.getF32Type(), 0.0);
 
-  int64_t tileRows = options.tileRows;
-  Value tileRowsValue = indexConstant(b, loc, tileRows);
-  // Row tiles of this product (at least one).
-  Value rowTiles = arith::MaxUIOp::create(
-      b, loc, arith::CeilDivUIOp::create(b, loc, rowCount, tileRowsValue),
-      indexConstant(b, loc, 1));
-  // A fused combine: out[t] += w * values for the row's token t >= 0 (mulf
-  // then addf, as the reference lowering of moe.combine).
-  auto scatterAdd = [&](OpBuilder &b, Value values, Value tileOut, Value row) {
-    Value index = arith::AddIOp::create(b, loc, rows.begin, row);
-    auto [token, isToken] = tokenAt(b, loc, rows.scatterTokens, index);
-    return updateIf(
-        b, loc, isToken, tileOut,
-        [&](OpBuilder &b, Location loc) -> SmallVector<Value> {
-          SmallVector<Value> at = {toIndex(b, loc, token),
-                                   indexConstant(b, loc, 0)};
-          auto type = cast<VectorType>(values.getType());
-          Value weight = vector::BroadcastOp::create(
-              b, loc, type,
-              tensor::ExtractOp::create(b, loc, rows.scatterWeights, index));
-          Value sum = vector::TransferReadOp::create(
-              b, loc, type, tileOut, at, padding, ArrayRef<bool>{true});
-          sum = arith::AddFOp::create(
-              b, loc, sum, arith::MulFOp::create(b, loc, weight, values));
-          return {vector::TransferWriteOp::create(b, loc, sum, tileOut, at,
-                                                  ArrayRef<bool>{true})
-                      .getResult()};
-        })[0];
-  };
-  // `rowsPerStep` rows at a time over K in [kBegin, kEnd): sums, bias (or,
-  // with `accumulate`, the tile's partial sums so far), epilogue, one store
-  // (or scatter-add) per row.
-  auto rowLoop = [&](OpBuilder &b, Value lb, Value ub, int64_t rowsPerStep,
-                     Value carried, Value kBegin, Value kEnd, bool accumulate) {
-    Value rowBias =
-        bias && !accumulate ? repeatLanes(b, loc, bias, rowsPerStep) : Value();
-    auto loop = scf::ForOp::create(
-        b, loc, lb, ub, indexConstant(b, loc, rowsPerStep), ValueRange{carried},
-        [&](OpBuilder &b, Location loc, Value row, ValueRange args) {
-          SmallVector<Value> xRows;
-          for (int64_t r = 0; r < rowsPerStep; ++r) {
-            Value xRow = plus(b, loc, row, r);
-            if (rows.gatherTokens) {
-              // Padding rows (token < 0) read row 0; nothing uses them.
-              Value token = tensor::ExtractOp::create(
-                  b, loc, rows.gatherTokens,
-                  arith::AddIOp::create(b, loc, rows.begin, xRow).getResult());
-              xRow = arith::MaxSIOp::create(b, loc, toIndex(b, loc, token),
-                                            indexConstant(b, loc, 0));
-            }
-            xRows.push_back(xRow);
-          }
-          // Row tile i prefetches lines [i * P, (i + 1) * P) of the next
-          // tile (P = K steps / row tiles), so that the whole next tile
-          // arrives in L2 at an even pace while this one runs.
-          std::optional<PrefetchRange> range;
-          if (options.prefetch) {
-            Value rowTile = arith::DivUIOp::create(b, loc, row, tileRowsValue);
-            Value linesPerTile = arith::CeilDivUIOp::create(
-                b, loc,
-                arith::DivUIOp::create(
-                    b, loc, arith::SubIOp::create(b, loc, kEnd, kBegin),
-                    indexConstant(b, loc, width)),
-                rowTiles);
-            Value start = arith::AddIOp::create(
-                b, loc, kBegin,
-                arith::MulIOp::create(
-                    b, loc,
-                    arith::MulIOp::create(b, loc, rowTile, linesPerTile),
-                    indexConstant(b, loc, width)));
-            range = PrefetchRange{start, linesPerTile};
-          }
-          Value sums =
-              microKernel(b, loc, x, tile, xRows, kBegin, kEnd, width, range);
-          if (rowBias)
-            sums = arith::AddFOp::create(b, loc, sums, rowBias);
-          Value result = sums;
-          if (product.epilogue) {
-            SmallVector<Value> groupSums;
-            for (int64_t q = 0; q < groups; ++q)
-              groupSums.push_back(selectLanes(b, loc, sums, rowsPerStep,
-                                              columns, q * outTile, outTile));
-            result = product.epilogue(b, loc, groupSums);
-          }
-          Value updated = args[0];
-          for (int64_t r = 0; r < rowsPerStep; ++r) {
-            Value rowValues =
-                selectLanes(b, loc, result, 1, 0, r * outTile, outTile);
-            if (rows.scatterTokens) {
-              updated = scatterAdd(b, rowValues, updated, plus(b, loc, row, r));
-              continue;
-            }
-            SmallVector<Value> at = {plus(b, loc, row, r),
+    int64_t tileRows = options.tileRows;
+    Value tileRowsValue = indexConstant(b, loc, tileRows);
+    // Row tiles of this product (at least one).
+    Value rowTiles = arith::MaxUIOp::create(
+        b, loc, arith::CeilDivUIOp::create(b, loc, rowCount, tileRowsValue),
+        indexConstant(b, loc, 1));
+    // A fused combine: out[t] += w * values for the row's token t >= 0 (mulf
+    // then addf, as the reference lowering of moe.combine).
+    auto scatterAdd = [&](OpBuilder &b, Value values, Value tileOut,
+                          Value row) {
+      Value index = arith::AddIOp::create(b, loc, rows.begin, row);
+      auto [token, isToken] = tokenAt(b, loc, rows.scatterTokens, index);
+      return updateIf(
+          b, loc, isToken, tileOut,
+          [&](OpBuilder &b, Location loc) -> SmallVector<Value> {
+            SmallVector<Value> at = {toIndex(b, loc, token),
                                      indexConstant(b, loc, 0)};
-            if (accumulate)
-              rowValues = arith::AddFOp::create(
+            auto type = cast<VectorType>(values.getType());
+            Value weight = vector::BroadcastOp::create(
+                b, loc, type,
+                tensor::ExtractOp::create(b, loc, rows.scatterWeights, index));
+            Value sum = vector::TransferReadOp::create(
+                b, loc, type, tileOut, at, padding, ArrayRef<bool>{true});
+            sum = arith::AddFOp::create(
+                b, loc, sum, arith::MulFOp::create(b, loc, weight, values));
+            return {vector::TransferWriteOp::create(b, loc, sum, tileOut, at,
+                                                    ArrayRef<bool>{true})
+                        .getResult()};
+          })[0];
+    };
+    // `rowsPerStep` rows at a time over K in [kBegin, kEnd): sums, bias (or,
+    // with `accumulate`, the tile's partial sums so far), epilogue, one store
+    // (or scatter-add) per row.
+    auto rowLoop = [&](OpBuilder &b, Value lb, Value ub, int64_t rowsPerStep,
+                       Value carried, Value kBegin, Value kEnd,
+                       bool accumulate) {
+      Value rowBias = bias && !accumulate
+                          ? repeatLanes(b, loc, bias, rowsPerStep)
+                          : Value();
+      auto loop = scf::ForOp::create(
+          b, loc, lb, ub, indexConstant(b, loc, rowsPerStep),
+          ValueRange{carried},
+          [&](OpBuilder &b, Location loc, Value row, ValueRange args) {
+            SmallVector<Value> xRows;
+            for (int64_t r = 0; r < rowsPerStep; ++r) {
+              Value xRow = plus(b, loc, row, r);
+              if (rows.gatherTokens) {
+                // Padding rows (token < 0) read row 0; nothing uses them.
+                Value token = tensor::ExtractOp::create(
+                    b, loc, rows.gatherTokens,
+                    arith::AddIOp::create(b, loc, rows.begin, xRow)
+                        .getResult());
+                xRow = arith::MaxSIOp::create(b, loc, toIndex(b, loc, token),
+                                              indexConstant(b, loc, 0));
+              }
+              xRows.push_back(xRow);
+            }
+            // Row tile i prefetches lines [i * P, (i + 1) * P) of the next
+            // tile (P = K steps / row tiles), so that the whole next tile
+            // arrives in L2 at an even pace while this one runs.
+            std::optional<PrefetchRange> range;
+            if (options.prefetch) {
+              Value rowTile =
+                  arith::DivUIOp::create(b, loc, row, tileRowsValue);
+              Value linesPerTile = arith::CeilDivUIOp::create(
                   b, loc,
-                  vector::TransferReadOp::create(
-                      b, loc, cast<VectorType>(rowValues.getType()), updated,
-                      at, padding, ArrayRef<bool>{true}),
-                  rowValues);
-            updated = vector::TransferWriteOp::create(
-                          b, loc, rowValues, updated, at, ArrayRef<bool>{true})
-                          .getResult();
-          }
-          scf::YieldOp::create(b, loc, updated);
-        });
-    return loop.getResult(0);
-  };
-  Value remainder = arith::RemUIOp::create(b, loc, rowCount, tileRowsValue);
-  Value mainEnd = arith::SubIOp::create(b, loc, rowCount, remainder);
-  // All rows over K in [kBegin, kEnd).
-  auto allRows = [&](OpBuilder &b, Value carried, Value kBegin, Value kEnd,
-                     bool accumulate) {
-    carried = rowLoop(b, indexConstant(b, loc, 0), mainEnd, tileRows, carried,
-                      kBegin, kEnd, accumulate);
-    if (tileRows > 1)
-      carried =
-          rowLoop(b, mainEnd, rowCount, 1, carried, kBegin, kEnd, accumulate);
-    return carried;
-  };
-  out = allRows(b, out, indexConstant(b, loc, 0), indexConstant(b, loc, kBlock),
-                /*accumulate=*/false);
-  if (kBlock < k)
-    out = forRange(b, loc, indexConstant(b, loc, 1),
-                   indexConstant(b, loc, k / kBlock), out,
-                   [&](OpBuilder &b, Location loc, Value block,
-                       ValueRange carried) -> SmallVector<Value> {
-                     Value kBegin = arith::MulIOp::create(
-                         b, loc, block, indexConstant(b, loc, kBlock));
-                     Value kEnd = arith::AddIOp::create(
-                         b, loc, kBegin, indexConstant(b, loc, kBlock));
-                     return {allRows(b, carried[0], kBegin, kEnd,
-                                     /*accumulate=*/true)};
-                   })[0];
+                  arith::DivUIOp::create(
+                      b, loc, arith::SubIOp::create(b, loc, kEnd, kBegin),
+                      indexConstant(b, loc, width)),
+                  rowTiles);
+              Value start = arith::AddIOp::create(
+                  b, loc, kBegin,
+                  arith::MulIOp::create(
+                      b, loc,
+                      arith::MulIOp::create(b, loc, rowTile, linesPerTile),
+                      indexConstant(b, loc, width)));
+              range = PrefetchRange{start, linesPerTile};
+            }
+            Value sums =
+                microKernel(b, loc, x, tile, xRows, kBegin, kEnd, width, range);
+            if (rowBias)
+              sums = arith::AddFOp::create(b, loc, sums, rowBias);
+            Value result = sums;
+            if (product.epilogue) {
+              SmallVector<Value> groupSums;
+              for (int64_t q = 0; q < groups; ++q)
+                groupSums.push_back(selectLanes(b, loc, sums, rowsPerStep,
+                                                columns, q * outTile, outTile));
+              result = product.epilogue(b, loc, groupSums);
+            }
+            Value updated = args[0];
+            for (int64_t r = 0; r < rowsPerStep; ++r) {
+              Value rowValues =
+                  selectLanes(b, loc, result, 1, 0, r * outTile, outTile);
+              if (rows.scatterTokens) {
+                updated =
+                    scatterAdd(b, rowValues, updated, plus(b, loc, row, r));
+                continue;
+              }
+              SmallVector<Value> at = {plus(b, loc, row, r),
+                                       indexConstant(b, loc, 0)};
+              if (accumulate)
+                rowValues = arith::AddFOp::create(
+                    b, loc,
+                    vector::TransferReadOp::create(
+                        b, loc, cast<VectorType>(rowValues.getType()), updated,
+                        at, padding, ArrayRef<bool>{true}),
+                    rowValues);
+              updated =
+                  vector::TransferWriteOp::create(b, loc, rowValues, updated,
+                                                  at, ArrayRef<bool>{true})
+                      .getResult();
+            }
+            scf::YieldOp::create(b, loc, updated);
+          });
+      return loop.getResult(0);
+    };
+    Value remainder = arith::RemUIOp::create(b, loc, rowCount, tileRowsValue);
+    Value mainEnd = arith::SubIOp::create(b, loc, rowCount, remainder);
+    // All rows over K in [kBegin, kEnd).
+    auto allRows = [&](OpBuilder &b, Value carried, Value kBegin, Value kEnd,
+                       bool accumulate) -> Value {
+      carried = rowLoop(b, indexConstant(b, loc, 0), mainEnd, tileRows, carried,
+                        kBegin, kEnd, accumulate);
+      if (tileRows > 1)
+        carried =
+            rowLoop(b, mainEnd, rowCount, 1, carried, kBegin, kEnd, accumulate);
+      return carried;
+    };
+    // Within the pass, K in blocks whose weight rows stay in L1 while all
+    // the tile's rows pass.
+    Value firstEnd = kEnd;
+    if (kBlock < k)
+      firstEnd = arith::MinUIOp::create(
+          b, loc,
+          arith::AddIOp::create(b, loc, kBegin, indexConstant(b, loc, kBlock)),
+          kEnd);
+    out = allRows(b, out, kBegin, firstEnd, accumulate);
+    if (kBlock < k) {
+      auto blocks = scf::ForOp::create(
+          b, loc, firstEnd, kEnd, indexConstant(b, loc, kBlock),
+          ValueRange{out},
+          [&](OpBuilder &b, Location loc, Value blockBegin, ValueRange args) {
+            Value blockEnd = arith::AddIOp::create(
+                b, loc, blockBegin, indexConstant(b, loc, kBlock));
+            scf::YieldOp::create(b, loc,
+                                 allRows(b, args[0], blockBegin, blockEnd,
+                                         /*accumulate=*/true));
+          });
+      out = blocks.getResult(0);
+    }
 
-  b.setInsertionPointToStart(forall.getTerminator().getBody());
-  tensor::ParallelInsertSliceOp::create(
-      b, loc, out, shared, ArrayRef<OpFoldResult>{b.getIndexAttr(0), first},
-      ArrayRef<OpFoldResult>{outRows, b.getIndexAttr(outTile)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-  return forall.getResult(0);
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(
+        b, loc, out, shared, ArrayRef<OpFoldResult>{b.getIndexAttr(0), first},
+        ArrayRef<OpFoldResult>{outRows, b.getIndexAttr(outTile)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+    return forall.getResult(0);
+  };
+  // Many rows: one pass per K block, so that each block's slab of x stays
+  // in L2 while all the column tiles pass (decided at run time; for few
+  // rows the extra passes cost more than they save).
+  if (kBlock == k)
+    return tiledPass(b, init, indexConstant(b, loc, 0),
+                     indexConstant(b, loc, k),
+                     /*accumulate=*/false);
+  Value slabBytes =
+      arith::MulIOp::create(b, loc, rowCount, indexConstant(b, loc, k * 4));
+  Value blocked =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, slabBytes,
+                            indexConstant(b, loc, options.rowSlabBytes));
+  Value firstEnd = arith::SelectOp::create(
+      b, loc, blocked, indexConstant(b, loc, kBlock), indexConstant(b, loc, k));
+  Value passes = arith::SelectOp::create(b, loc, blocked,
+                                         indexConstant(b, loc, k / kBlock),
+                                         indexConstant(b, loc, 1));
+  Value result = tiledPass(b, init, indexConstant(b, loc, 0), firstEnd,
+                           /*accumulate=*/false);
+  result = forRange(b, loc, indexConstant(b, loc, 1), passes, result,
+                    [&](OpBuilder &b, Location loc, Value pass,
+                        ValueRange carried) -> SmallVector<Value> {
+                      Value kBegin = arith::MulIOp::create(
+                          b, loc, pass, indexConstant(b, loc, kBlock));
+                      Value kEnd = arith::AddIOp::create(
+                          b, loc, kBegin, indexConstant(b, loc, kBlock));
+                      return {tiledPass(b, carried[0], kBegin, kEnd,
+                                        /*accumulate=*/true)};
+                    })[0];
+  return result;
 }

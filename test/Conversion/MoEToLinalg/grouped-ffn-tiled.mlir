@@ -1,7 +1,7 @@
 // RUN: moe-opt %s -split-input-file --convert-moe-grouped-ffn-to-tiled="vector-width=4 tile-rows=2 tile-n=2 approximate-math=false prefetch=false" | FileCheck %s --enable-var-scope
 // RUN: moe-opt %s -split-input-file --convert-moe-grouped-ffn-to-tiled="vector-width=4 tile-rows=2 tile-n=2 prefetch=false" | FileCheck %s --enable-var-scope --check-prefix=APPROX
 // RUN: moe-opt %s -split-input-file --convert-moe-grouped-ffn-to-tiled="vector-width=4 tile-rows=2 tile-n=2" | FileCheck %s --enable-var-scope --check-prefix=PREFETCH
-// RUN: moe-opt %s -split-input-file --convert-moe-grouped-ffn-to-tiled="vector-width=4 tile-rows=2 tile-n=2 prefetch=false weight-tile-bytes=64" | FileCheck %s --enable-var-scope --check-prefix=KBLOCK
+// RUN: moe-opt %s -split-input-file --convert-moe-grouped-ffn-to-tiled="vector-width=4 tile-rows=2 tile-n=2 prefetch=false weight-tile-bytes=64 row-slab-bytes=100" | FileCheck %s --enable-var-scope --check-prefix=KBLOCK
 
 // Only the rows outside [offsets[0], offsets[E]) are zero-filled. For each
 // expert e (fc1 dim 0) with rows, rows [offsets[e], offsets[e+1]) are one
@@ -179,24 +179,33 @@ func.func @gelu_erf(%rows: tensor<6x8xf32>, %off: tensor<3xi32>, %w1: tensor<2x4
 // -----
 
 // fc2's weight rows (2 x K = 16 floats: 128 bytes) exceed weight-tile-bytes
-// (64): its reduction runs in blocks of 8, the first block stores (with the
-// bias), the next ones add to the output tile. fc1 (with an epilogue) is
-// never split.
+// (64): its reduction runs in blocks of 8 whose weight rows stay in L1
+// while all the tile's rows pass, the first block storing (with the bias),
+// the next ones adding to the output. When the expert's rows take more than
+// row-slab-bytes (100; n x 16 floats, checked at run time), each block is
+// its own parallel pass over the column tiles (so that the block's slab of
+// the rows stays in cache); otherwise one pass runs all blocks. fc1 (with
+// an epilogue) is never split.
 // KBLOCK-LABEL: func.func @k_blocks
 // KBLOCK:         scf.forall (%{{.+}}) in (8) {{.+}} -> (tensor<?x16xf32>)
-// KBLOCK-NOT:       arith.addf {{.+}} : vector<1xf32>
-// KBLOCK:         scf.forall (%{{.+}}) in (4) {{.+}} -> (tensor<?x8xf32>)
-// KBLOCK:           scf.for {{.+}} -> (tensor<?x2xf32>)
-// KBLOCK:             scf.for %{{.+}} = %{{.+}} to %[[EIGHT:.+]] step
-// KBLOCK:             vector.transfer_write {{.+}} : vector<2xf32>, tensor<?x2xf32>
-// KBLOCK:           scf.for %[[BLOCK:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[PART:.+]] = %{{.+}}) -> (tensor<?x2xf32>)
-// KBLOCK:             %[[KB:.+]] = arith.muli %[[BLOCK]], %[[EIGHT]] : index
-// KBLOCK:             %[[KE:.+]] = arith.addi %[[KB]], %[[EIGHT]] : index
-// KBLOCK:             scf.for {{.+}} iter_args(%[[ACC:.+]] = %[[PART]])
-// KBLOCK:               scf.for %{{.+}} = %[[KB]] to %[[KE]] step
-// KBLOCK:               %[[OLD:.+]] = vector.transfer_read %[[ACC]]
-// KBLOCK:               %[[NEW:.+]] = arith.addf %[[OLD]], %{{.+}} : vector<2xf32>
-// KBLOCK:               vector.transfer_write %[[NEW]], %[[ACC]]
+// KBLOCK:         %[[BLOCKED:.+]] = arith.cmpi ugt, %{{.+}}, %{{.+}} : index
+// KBLOCK:         %[[PASSEND:.+]] = arith.select %[[BLOCKED]], %[[EIGHT:.+]], %{{.+}} : index
+// KBLOCK:         %[[PASSES:.+]] = arith.select %[[BLOCKED]], %{{.+}}, %{{.+}} : index
+// KBLOCK:         %[[FIRST:.+]] = scf.forall (%{{.+}}) in (4) {{.+}} -> (tensor<?x8xf32>)
+// KBLOCK:           %[[SUBEND:.+]] = arith.minui %{{.+}}, %[[PASSEND]] : index
+// KBLOCK:           scf.for %{{.+}} = %{{.+}} to %[[SUBEND]] step %{{.+}} iter_args({{.+}}) -> (vector<4xf32>,
+// KBLOCK:           vector.transfer_write {{.+}} : vector<2xf32>, tensor<?x2xf32>
+// KBLOCK:           scf.for %[[SUB:.+]] = %[[SUBEND]] to %[[PASSEND]] step %[[EIGHT]] iter_args(%[[ACC:.+]] = %{{.+}})
+// KBLOCK:             scf.for %{{.+}} = %[[SUB]] to %{{.+}} step
+// KBLOCK:             %[[OLD:.+]] = vector.transfer_read {{.+}} : tensor<?x2xf32>, vector<2xf32>
+// KBLOCK:             %[[NEW:.+]] = arith.addf %[[OLD]], %{{.+}} : vector<2xf32>
+// KBLOCK:             vector.transfer_write %[[NEW]]
+// KBLOCK:         scf.for %[[PASS:.+]] = %{{.+}} to %[[PASSES]] step %{{.+}} iter_args(%[[PART:.+]] = %[[FIRST]]) -> (tensor<?x8xf32>)
+// KBLOCK:           %[[KB:.+]] = arith.muli %[[PASS]], %[[EIGHT]] : index
+// KBLOCK:           scf.forall (%{{.+}}) in (4) shared_outs(%{{.+}} = %[[PART]]) -> (tensor<?x8xf32>)
+// KBLOCK:             scf.for %{{.+}} = %[[KB]] to %{{.+}} step %{{.+}} iter_args({{.+}}) -> (vector<4xf32>,
+// KBLOCK:             %[[OLD2:.+]] = vector.transfer_read {{.+}} : tensor<?x2xf32>, vector<2xf32>
+// KBLOCK:             arith.addf %[[OLD2]], %{{.+}} : vector<2xf32>
 func.func @k_blocks(%rows: tensor<6x8xf32>, %off: tensor<3xi32>, %w1: tensor<2x16x8xf32>, %w2: tensor<2x8x16xf32>, %b2: tensor<2x8xf32>) -> tensor<6x8xf32> {
   %y = moe.grouped_ffn %rows, %off fc1(%w1) fc2(%w2, %b2)
          {activation = #moe.activation<kind = relu>}

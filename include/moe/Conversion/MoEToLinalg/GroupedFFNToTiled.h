@@ -40,6 +40,9 @@ struct GroupedFFNTilingOptions {
   /// Bytes of a tile's weight rows above which the reduction over K of a
   /// product without epilogue (fc2) is split into blocks that stay in L1.
   int64_t weightTileBytes = 16 * 1024;
+  /// Bytes of that product's rows ([n, K] f32, checked at run time) above
+  /// which each block is its own parallel pass (its slab of rows in L2).
+  int64_t rowSlabBytes = 512 * 1024;
 };
 
 /// Rewrites every moe.grouped_ffn the tiled lowering supports; the others
