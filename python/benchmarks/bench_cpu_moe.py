@@ -213,6 +213,8 @@ def bench_case(make_ort, feeds, ours, runs, rounds, timeout_s):
             return statistics.median(ort_medians), ort_n, None, n
         ours_medians.append(ours_ms)
         ours_n += n
+    print(f"#   round medians ms: ort {', '.join(f'{m:.2f}' for m in ort_medians)}; "
+          f"ours {', '.join(f'{m:.2f}' for m in ours_medians)}", flush=True)
     return (statistics.median(ort_medians), ort_n, statistics.median(ours_medians),
             ours_n)
 
