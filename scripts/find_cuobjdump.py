@@ -18,8 +18,11 @@ def find_cuobjdump():
         for entry in sorted(os.listdir(root)):
             candidate = os.path.join(root, entry, "bin", "cuobjdump")
             if os.path.isfile(candidate):
-                if not os.access(candidate, os.X_OK):
-                    os.chmod(candidate, 0o755)
+                # nvdisasm (wheel nvidia-cuda-nvdisasm), which `cuobjdump
+                # -sass` runs, lands beside it, also without the x bit.
+                for tool in (candidate, os.path.join(root, entry, "bin", "nvdisasm")):
+                    if os.path.isfile(tool) and not os.access(tool, os.X_OK):
+                        os.chmod(tool, 0o755)
                 return candidate
     return None
 

@@ -118,5 +118,17 @@ if [[ ! -x ${CUDA_HOME:-/usr/local/cuda}/bin/cuobjdump ]] &&
   python3 "$(dirname "${BASH_SOURCE[0]}")/find_cuobjdump.py" >/dev/null ||
     die "cuobjdump not found after installing nvidia-cuda-cuobjdump"
 fi
+# `cuobjdump -sass` (the HMMA checks of tensor-core artifacts) runs nvdisasm,
+# which the wheel's cuobjdump looks for beside itself.
+if [[ ! -x ${CUDA_HOME:-/usr/local/cuda}/bin/nvdisasm ]]; then
+  cuobjdump=$(python3 "$(dirname "${BASH_SOURCE[0]}")/find_cuobjdump.py" 2>/dev/null || true)
+  if [[ -n $cuobjdump && ! -e $(dirname "$cuobjdump")/nvdisasm ]]; then
+    echo "setup.sh: installing nvidia-cuda-nvdisasm for $(command -v python3)"
+    run_logged "pip install nvidia-cuda-nvdisasm" env \
+      PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
+      python3 -m pip install --quiet nvidia-cuda-nvdisasm
+    python3 "$(dirname "${BASH_SOURCE[0]}")/find_cuobjdump.py" >/dev/null
+  fi
+fi
 
 echo "setup.sh: ok (${#APT_PACKAGES[@]} Debian and ${#PIP_PACKAGES[@]} Python packages present)"

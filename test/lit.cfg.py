@@ -82,3 +82,7 @@ except (OSError, subprocess.TimeoutExpired):
 if _cuobjdump:
     config.available_features.add("cuobjdump")
     config.substitutions.append(("%cuobjdump", _cuobjdump))
+    # `cuobjdump -sass` needs nvdisasm: the toolkit's, or the wheel's beside
+    # the wheel's cuobjdump (scripts/setup.sh installs both).
+    if os.access(os.path.join(os.path.dirname(_cuobjdump), "nvdisasm"), os.X_OK):
+        config.available_features.add("cuobjdump-sass")

@@ -141,6 +141,55 @@ def ConvertMoEGroupedFFNToRowParallel
                            "::mlir::tensor::TensorDialect"];
 }
 
+def ConvertMoEGroupedFFNToMMA : Pass<"convert-moe-grouped-ffn-to-mma"> {
+  let summary = "moe.grouped_ffn as a grouped GEMM of warp-level MMAs";
+  let description = [{
+    Lowers `moe.grouped_ffn` to a ragged grouped GEMM on tensor cores
+    (bf16/f16 operands, f32 accumulation, f32 epilogue) without a loop over
+    experts and without any token count leaving the device:
+      - a tile schedule from `offsets`: every expert's rows padded to tiles
+        of 16 rows, `ceil(N/16) + E` tiles (a static bound; surplus tiles
+        are skipped), tile -> expert;
+      - the rows gathered into the padded layout and converted to the
+        operand type in one element-wise `linalg.generic`;
+      - fc1, fc3 and fc2 each one `scf.forall` over tiles mapped to
+        `#gpu.warp<x>` (one warp per tile on the GPU, a loop on the CPU)
+        whose body runs m16n8k16 `vector.contract`s on `arith.extf`'d
+        operand vectors read with `vector.transfer_read`, f32 accumulators;
+      - the bias, activation (both swiglu layouts) and fc3 gating of the
+        reference lowering in one element-wise generic that also converts
+        to fc2's operand; fc2's bias while un-padding.
+    Constant weights are converted at compile time. bf16 operands are
+    stored as bits in f16 tensors (upstream's `nvgpu.mma.sync` handles f16
+    only) and bitcast back before the extension.
+
+    `precision`: `bf16` or `f16` rewrite every float grouped_ffn whose H and
+    I are multiples of 16; `f32` only those whose weights already are
+    bf16/f16 (in their own type). Others are left alone.
+
+    ```mlir
+    %y = moe.grouped_ffn %rows, %off fc1(%w1) fc2(%w2)
+           {activation = #moe.activation<kind = relu>}
+           : (tensor<?x32xf32>, tensor<5xi32>, tensor<4x16x32xf32>,
+              tensor<4x32x16xf32>) -> tensor<?x32xf32>
+    // becomes three scf.forall tile loops of
+    %d = vector.contract {...} %a, %b, %acc
+           : vector<16x16xf32>, vector<8x16xf32> into vector<16x8xf32>
+    ```
+  }];
+  let options = [
+    Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
+           "MMA operand type: bf16, f16, or f32 (16-bit models only)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def MoESetOMPSchedule : Pass<"moe-set-omp-schedule"> {
   let summary = "Give the OpenMP worksharing loops a schedule";
   let description = [{
@@ -161,6 +210,37 @@ def MoESetOMPSchedule : Pass<"moe-set-omp-schedule"> {
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::omp::OpenMPDialect"];
+}
+
+def ConvertMoERoutingToDevice : Pass<"convert-moe-routing-to-device"> {
+  let summary = "Routing, dispatch, permute and combine as GPU-parallel loops";
+  let description = [{
+    The CUDA pipeline's lowering of the ops around the expert FFNs, every
+    loop parallel over tokens, chunks, experts or rows (each becomes one
+    grid kernel) with the reference's results to the bit:
+      - `moe.route`: an `scf.forall` over the tokens; each iteration
+        recomputes what it needs from the token's logits (no per-expert
+        arrays) and keeps its k slots in its rows of the results
+        (`moe_topk`). Forms with a dynamic expert count or more than 64
+        expert groups are left alone.
+      - `moe.dispatch`: per-chunk expert histogram (chunks of whole tokens,
+        about 256 assignments), scans over chunks and experts, and each
+        row gathering its assignment by rank (`moe_histogram`,
+        `moe_scan_chunks`, `moe_expert_counts`, `moe_offsets`,
+        `moe_dispatch_rows`): rows ordered by expert, then token, then slot,
+        no atomics, no host read of a count.
+      - `moe.combine` of a dispatch's rows (same tokens): each token's rows
+        in row order (`moe_token_rows`), then a grid over (token, column)
+        adding them to the init in that order (`moe_combine`).
+      - `moe.permute`: a gather over (row, column) (`moe_permute`).
+    The ops' locations carry the kernel names for `moe-gpu-name-kernels`.
+    Everything not rewritten is left for `convert-moe-to-linalg`.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 //===----------------------------------------------------------------------===//
@@ -218,6 +298,69 @@ def MoEGPUOffload : Pass<"moe-gpu-offload", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect"];
+}
+
+def MoEGPUMapWarpTiles : Pass<"moe-gpu-map-warp-tiles", "::mlir::func::FuncOp"> {
+  let summary = "scf.forall over warp tiles as kernels of one warp per tile";
+  let description = [{
+    Turns every top-level `scf.forall` whose mapping is `[#gpu.warp<x>]`
+    (the warp GEMMs of `convert-moe-grouped-ffn-to-mma`) into a `gpu.launch`
+    with one block of 32 threads per iteration: the iteration's body runs
+    in every lane, and `convert-vector-to-gpu` later distributes its warp
+    vector ops over the lanes. Runs after bufferisation, before the generic
+    parallel-loop mapping.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def MoEGPUPrepareMMA : Pass<"moe-gpu-prepare-mma"> {
+  let summary = "Warp contracts of kernels to nvgpu/nvvm tensor-core MMAs";
+  let description = [{
+    For every kernel (isolated-from-above op) holding `vector.contract`s:
+      - folds `arith.extf` (and the `arith.bitcast` of bf16 operands stored
+        as f16 bits) into the contracts, giving mixed-precision contracts;
+        kernels with bf16 contracts get the unit attribute `moe.mma_bf16`;
+      - clones the pure scalar computations and the loads of read-only
+        buffers that a reduction loop carrying vectors uses from above into
+        the loop (upstream's conversion gives up on loops that capture
+        non-constant scalars from above);
+      - with `convert` (default), rewrites the kernel's index arithmetic
+        into the index dialect (upstream's conversion treats every scalar
+        arith add/mul/sub/div as an element-wise MMA op and fails on it),
+        runs upstream's vector-to-gpu conversion
+        for `mma.sync` (`convert-vector-to-gpu{use-nvgpu=true}`) on the
+        kernel, and turns bf16 kernels' `nvgpu.mma.sync` (f16 vectors
+        holding bf16 bits; MLIR 22's nvgpu has no bf16) into `nvvm.mma.sync`
+        with bf16 operand types (same fragment layout).
+    Kernels without contracts are left alone (upstream's pass, run on them,
+    fails on ordinary scalar reduction loops).
+  }];
+  let options = [
+    Option<"convert", "convert", "bool", /*default=*/"true",
+           "Convert the prepared contracts to nvgpu/nvvm MMAs">,
+  ];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::index::IndexDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
+def MoEGPUNameKernels : Pass<"moe-gpu-name-kernels", "::mlir::ModuleOp"> {
+  let summary = "Name the gpu.launch kernels after what they do";
+  let description = [{
+    Runs before `gpu-kernel-outlining`, which would call every kernel
+    `<function>_kernel`. Sets each `gpu.launch`'s `module` and `function`
+    to a name: the one a lowering marked in the launch's location
+    (`moe.kernel:<name>`, e.g. `moe_topk`), else `moe_serial` for a
+    single-thread launch (1x1x1 grid and block) and `moe_parallel` for the
+    other grid launches. Repeated names get `_1`, `_2`, ... so that every
+    kernel and kernel module is unique in the module. A launch that already
+    names its kernel keeps it.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
 #endif // MOE_CONVERSION_PASSES_TD

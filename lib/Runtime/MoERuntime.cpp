@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <new>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -312,6 +313,129 @@ void copyStrided(const Descriptor &desc, int64_t elemSize, char *dst) {
   }
 }
 
+//===--- External weights ------------------------------------------------===//
+
+/// The data bound to each external weight (moe_set_weight).
+struct WeightTable {
+  /// Runs hold it shared, binding holds it exclusively: a run never sees a
+  /// weight change or its memory freed under it.
+  std::shared_mutex mutex;
+  struct Slot {
+    const void *data = nullptr; // NULL: unbound
+    void *owned = nullptr;      // MOE_WEIGHT_COPY: our copy (== data)
+  };
+  std::vector<Slot> slots;
+
+  WeightTable() : slots(size_t(std::max<int64_t>(model().num_weights, 0))) {}
+  /// At exit the model's caches may be gone already (static destructors):
+  /// they free their own copies.
+  ~WeightTable() {
+    for (Slot &slot : slots)
+      std::free(slot.owned);
+  }
+  /// Drops `slot`'s binding and the model's cached copies of it.
+  static void release(Slot &slot) {
+    if (slot.data && model().release_weight)
+      model().release_weight(slot.data);
+    std::free(slot.owned);
+    slot = Slot();
+  }
+};
+
+WeightTable &weights() {
+  static WeightTable table;
+  return table;
+}
+
+int64_t numWeights() { return std::max<int64_t>(model().num_weights, 0); }
+
+const moe_tensor_info *weightInfo(int64_t index, const char *fn) {
+  if (index < 0 || index >= numWeights()) {
+    fail(MOE_ERROR_INVALID_ARGUMENT,
+         std::string(fn) + ": weight index " + std::to_string(index) +
+             " is out of range (the model has " + std::to_string(numWeights()) +
+             " external weights)");
+    return nullptr;
+  }
+  return &model().weights[index];
+}
+
+/// "'w' (float32 [4, 8])".
+std::string describeWeight(const moe_tensor_info &info) {
+  return std::string("'") + info.name + "' (" + dtypeString(info.dtype) + " " +
+         signatureShape(info) + ")";
+}
+
+/// The names of the model's weights, quoted, for "unknown weight" errors.
+std::string weightNames() {
+  std::string names;
+  const int64_t kShown = 8;
+  for (int64_t i = 0; i < std::min(numWeights(), kShown); ++i)
+    names += std::string(i ? ", '" : "'") + model().weights[i].name + "'";
+  if (numWeights() > kShown)
+    names += ", ... (" + std::to_string(numWeights()) + " in all)";
+  return names.empty() ? "(none)" : names;
+}
+
+int setWeightImpl(const char *name, const moe_tensor *value, int32_t flags) {
+  if (!name)
+    return fail(MOE_ERROR_INVALID_ARGUMENT, "moe_set_weight: name is NULL");
+  if (flags != MOE_WEIGHT_COPY && flags != MOE_WEIGHT_BORROW)
+    return fail(MOE_ERROR_INVALID_ARGUMENT,
+                "moe_set_weight: flags must be MOE_WEIGHT_COPY (0) or "
+                "MOE_WEIGHT_BORROW (1), got " +
+                    std::to_string(flags));
+  int64_t index = 0;
+  while (index < numWeights() &&
+         std::strcmp(model().weights[index].name, name) != 0)
+    ++index;
+  if (index == numWeights())
+    return fail(
+        MOE_ERROR_INVALID_ARGUMENT,
+        std::string("moe_set_weight: the model has no external weight '") +
+            name + "'; its weights are " + weightNames());
+  const moe_tensor_info &info = model().weights[index];
+  std::string prefix = "moe_set_weight: weight " + describeWeight(info);
+  if (!value)
+    return fail(MOE_ERROR_INVALID_ARGUMENT, prefix + ": the tensor is NULL");
+  if (value->dtype != info.dtype)
+    return fail(MOE_ERROR_INVALID_ARGUMENT,
+                prefix + ": got dtype " + dtypeString(value->dtype));
+  bool sameShape = int64_t(value->shape.size()) == info.rank;
+  for (int64_t d = 0; sameShape && d < info.rank; ++d)
+    sameShape = value->shape[d] == info.dims[d];
+  if (!sameShape)
+    return fail(MOE_ERROR_INVALID_ARGUMENT,
+                prefix + ": got shape " + shapeString(value->shape));
+  int64_t bytes =
+      numElements(value->shape.data(), info.rank) * elementSize(info.dtype);
+  if (bytes > 0 && !value->data)
+    return fail(MOE_ERROR_INVALID_ARGUMENT, prefix + ": the data is NULL");
+
+  WeightTable::Slot slot;
+  if (flags == MOE_WEIGHT_COPY) {
+    // 64-byte aligned, as MLIR allocates (and for the vector loads).
+    size_t size = (size_t(std::max<int64_t>(bytes, 1)) + 63) / 64 * 64;
+    slot.owned = std::aligned_alloc(64, size);
+    if (!slot.owned)
+      return fail(MOE_ERROR_OUT_OF_MEMORY, prefix + ": out of memory copying " +
+                                               std::to_string(bytes) +
+                                               " bytes");
+    if (bytes > 0)
+      std::memcpy(slot.owned, value->data, size_t(bytes));
+    slot.data = slot.owned;
+  } else {
+    // A zero-byte weight still needs a non-NULL marker of "bound".
+    static const int64_t kEmpty = 0;
+    slot.data = bytes > 0 ? value->data : &kEmpty;
+  }
+  WeightTable &table = weights();
+  std::unique_lock<std::shared_mutex> lock(table.mutex);
+  WeightTable::release(table.slots[index]);
+  table.slots[index] = slot;
+  return MOE_OK;
+}
+
 /// memref.get_global lowers `allocated` to this marker: never free it.
 void *const kDeadBeef = reinterpret_cast<void *>(uintptr_t(0xdeadbeef));
 
@@ -384,13 +508,44 @@ int runImpl(moe_tensor *const *inputs, int64_t numInputs, moe_tensor **outputs,
     }
   }
 
-  // Descriptors: inputs over caller memory, outputs to be filled.
+  // External weights: all bound, and not rebound until the run is over.
+  std::shared_lock<std::shared_mutex> weightLock;
+  std::vector<moe_tensor> weightTensors;
+  if (numWeights() > 0) {
+    WeightTable &table = weights();
+    weightLock = std::shared_lock<std::shared_mutex>(table.mutex);
+    int64_t unbound = 0, first = -1;
+    for (int64_t i = 0; i < numWeights(); ++i)
+      if (!table.slots[i].data && unbound++ == 0)
+        first = i;
+    if (unbound > 0)
+      return fail(MOE_ERROR_INVALID_ARGUMENT,
+                  "moe_run: weight " + describeWeight(m.weights[first]) +
+                      " is not bound (" + std::to_string(unbound) + " of " +
+                      std::to_string(numWeights()) +
+                      " external weights are unbound; bind them with "
+                      "moe_set_weight)");
+    weightTensors.resize(numWeights());
+    for (int64_t i = 0; i < numWeights(); ++i) {
+      weightTensors[i].data = const_cast<void *>(table.slots[i].data);
+      weightTensors[i].dtype = m.weights[i].dtype;
+      weightTensors[i].shape.assign(m.weights[i].dims,
+                                    m.weights[i].dims + m.weights[i].rank);
+    }
+  }
+
+  // Descriptors: inputs over caller memory (then the weights), outputs to be
+  // filled.
   std::vector<Descriptor> inDescs, outDescs;
-  inDescs.reserve(numInputs);
+  inDescs.reserve(numInputs + numWeights());
   outDescs.reserve(numOutputs);
   std::vector<void *> inPtrs, outPtrs;
   for (int64_t i = 0; i < numInputs; ++i) {
     inDescs.push_back(inputDescriptor(*inputs[i]));
+    inPtrs.push_back(inDescs.back().words.data());
+  }
+  for (const moe_tensor &weight : weightTensors) {
+    inDescs.push_back(inputDescriptor(weight));
     inPtrs.push_back(inDescs.back().words.data());
   }
   for (int64_t i = 0; i < numOutputs; ++i) {
@@ -408,6 +563,9 @@ int runImpl(moe_tensor *const *inputs, int64_t numInputs, moe_tensor **outputs,
       return false;
     for (int64_t i = 0; i < numInputs; ++i)
       if (allocated == inputs[i]->data)
+        return false;
+    for (const moe_tensor &weight : weightTensors)
+      if (allocated == weight.data)
         return false;
     return std::find(taken.begin(), taken.end(), allocated) == taken.end();
   };
@@ -579,6 +737,10 @@ const char *moe_signature_json(void) {
       appendJsonInfos(s, model().inputs, model().num_inputs);
       s += ",\"outputs\":";
       appendJsonInfos(s, model().outputs, model().num_outputs);
+      if (numWeights() > 0) {
+        s += ",\"weights\":";
+        appendJsonInfos(s, model().weights, numWeights());
+      }
       s += '}';
       json = std::move(s);
       ok = true;
@@ -675,6 +837,52 @@ int moe_run(moe_tensor *const *inputs, int64_t num_inputs,
 }
 
 const char *moe_last_error(void) { return lastError.c_str(); }
+
+int64_t moe_num_weights(void) { return numWeights(); }
+
+const char *moe_weight_name(int64_t index) {
+  const moe_tensor_info *info = weightInfo(index, "moe_weight_name");
+  return info ? info->name : nullptr;
+}
+int32_t moe_weight_dtype(int64_t index) {
+  const moe_tensor_info *info = weightInfo(index, "moe_weight_dtype");
+  return info ? info->dtype : 0;
+}
+int64_t moe_weight_rank(int64_t index) {
+  const moe_tensor_info *info = weightInfo(index, "moe_weight_rank");
+  return info ? info->rank : -1;
+}
+int64_t moe_weight_dim(int64_t index, int64_t dim) {
+  const moe_tensor_info *info = weightInfo(index, "moe_weight_dim");
+  if (!info || !dimInRange(*info, dim, "moe_weight_dim"))
+    return -2;
+  return info->dims[dim];
+}
+
+int moe_weight_is_bound(int64_t index) {
+  if (!weightInfo(index, "moe_weight_is_bound"))
+    return -1;
+  try {
+    WeightTable &table = weights();
+    std::shared_lock<std::shared_mutex> lock(table.mutex);
+    return table.slots[index].data ? 1 : 0;
+  } catch (...) {
+    fail(MOE_ERROR_INTERNAL, "moe_weight_is_bound: internal error");
+    return -1;
+  }
+}
+
+int moe_set_weight(const char *name, const moe_tensor *value, int32_t flags) {
+  try {
+    return setWeightImpl(name, value, flags);
+  } catch (const std::bad_alloc &) {
+    return fail(MOE_ERROR_OUT_OF_MEMORY, "moe_set_weight: out of memory");
+  } catch (const std::exception &e) {
+    return fail(MOE_ERROR_INTERNAL, std::string("moe_set_weight: ") + e.what());
+  } catch (...) {
+    return fail(MOE_ERROR_INTERNAL, "moe_set_weight: unknown internal error");
+  }
+}
 
 void moe_set_num_threads(int32_t num_threads) {
   numThreads.store(num_threads < 0 ? 0 : num_threads);

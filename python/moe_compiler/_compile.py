@@ -56,8 +56,13 @@ def find_moe_compile(moe_compile=None):
 
 
 def compile(model_path, output_path=None, *, target="cpu", emit="lib",
-            moe_compile=None, extra_args=(), timeout=None):
+            moe_compile=None, extra_args=(), timeout=None,
+            external_weights=False):
     """Compiles `model_path` (an ONNX model) with moe-compile.
+
+    `external_weights=True` (moe-compile --external-weights): the library
+    embeds no data of the large initializers; bind them when loading it
+    (`InferenceSession(path, weights=model_path)`).
 
     Returns the path of the output: `output_path`, or the model's path with
     the suffix of `emit` (.so for "lib", .o for "obj", .mlir, .ll). Raises
@@ -75,7 +80,8 @@ def compile(model_path, output_path=None, *, target="cpu", emit="lib",
     output_path = os.fspath(output_path)
     exe = find_moe_compile(moe_compile)
     cmd = [exe, model_path, "-o", output_path, f"--target={target}",
-           f"--emit={emit}", *extra_args]
+           f"--emit={emit}",
+           *(["--external-weights"] if external_weights else []), *extra_args]
     try:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, timeout=timeout)

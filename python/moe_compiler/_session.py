@@ -25,6 +25,9 @@ _DTYPES = {
     11: (np.dtype(np.float64), "tensor(double)"),
     16: (None, "tensor(bfloat16)"),  # numpy has no bfloat16
 }
+# bfloat16 tensors cross the API as their bit patterns in np.uint16 arrays
+# (from torch: t.view(torch.int16).numpy().view(np.uint16)).
+_BF16_BITS = np.dtype(np.uint16)
 
 
 class MoERuntimeError(RuntimeError):
@@ -82,7 +85,18 @@ _PROTOS = {
     "moe_device_kind": (_s, []),
     "moe_set_device": (ctypes.c_int, [_i32]),
     "moe_get_device": (_i32, []),
+    "moe_num_weights": (_i64, []), "moe_weight_name": (_s, [_i64]),
+    "moe_weight_dtype": (_i32, [_i64]), "moe_weight_rank": (_i64, [_i64]),
+    "moe_weight_dim": (_i64, [_i64, _i64]),
+    "moe_weight_is_bound": (ctypes.c_int, [_i64]),
+    "moe_set_weight": (ctypes.c_int, [_s, _p, _i32]),
 }
+MOE_WEIGHT_COPY, MOE_WEIGHT_BORROW = 0, 1
+# Arrays the runtime of a loaded library borrows (set_weight(copy=False)),
+# by library handle: the library outlives its sessions (ctypes never
+# unloads it, and sessions of one file share its weights), so the arrays
+# must too, until they are bound again.
+_borrowed = {}
 
 # Threads for every session (module-level set_num_threads); None: the
 # runtime's default (one per core).
@@ -123,9 +137,19 @@ class InferenceSession:
     sessions of the same file share it. A CUDA model loads without a GPU;
     its runs then raise MoERuntimeError saying why (e.g. "CUDA driver not
     available: ...").
+
+    `weights`: for a model compiled with `moe-compile --external-weights`,
+    its weights (`get_weights()`): the path of an ONNX model whose
+    initializers hold them (the .onnx it was compiled from, external data
+    files included), or a dict {initializer name: array}; see
+    `set_weight` and `load_weights`. Runs fail until every weight is bound.
+    Like the device, the weights belong to the loaded library: sessions of
+    the same file share them (copy the file for independent weights).
+    bfloat16 tensors (inputs, outputs, weights) are np.uint16 arrays of
+    their bit patterns.
     """
 
-    def __init__(self, path, num_threads=None, device=None):
+    def __init__(self, path, num_threads=None, device=None, weights=None):
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"compiled model not found: {path}")
@@ -145,6 +169,8 @@ class InferenceSession:
         self._path = path
         self._inputs = self._signature("input")
         self._outputs = self._signature("output")
+        self._weights = self._signature("weight")
+        self._weight_index = {a.name: i for i, a in enumerate(self._weights)}
         self._input_index = {a.name: i for i, a in enumerate(self._inputs)}
         self._output_index = {a.name: i for i, a in enumerate(self._outputs)}
         threads = num_threads if num_threads is not None else _default_threads
@@ -152,6 +178,11 @@ class InferenceSession:
             self.set_num_threads(threads)
         if device is not None:
             self.set_device(device)
+        if isinstance(weights, dict):
+            for name, value in weights.items():
+                self.set_weight(name, value)
+        elif weights is not None:
+            self.load_weights(weights)
         with _sessions_lock:
             _sessions.add(self)
 
@@ -181,6 +212,95 @@ class InferenceSession:
 
     def get_outputs(self):
         return list(self._outputs)
+
+    # --- external weights --------------------------------------------------
+
+    def get_weights(self):
+        """The external weights (NodeArgs with static shapes; empty unless
+        compiled with --external-weights)."""
+        return list(self._weights)
+
+    def unbound_weights(self):
+        """Names of the weights not bound yet."""
+        return [a.name for i, a in enumerate(self._weights)
+                if self._lib.moe_weight_is_bound(i) != 1]
+
+    def set_weight(self, name, value, copy=True):
+        """Binds external weight `name` (its ONNX initializer name) to
+        `value`, an array of its dtype and shape. copy=True: the runtime
+        copies the data; copy=False: it references the array's memory, which
+        is kept alive (as long as the library is loaded: for the process)
+        until the weight is bound again, and must not change until then (a
+        CUDA model uploads it on the next run).
+        MoEInvalidArgument on an unknown name or a wrong dtype or shape."""
+        if name not in self._weight_index:
+            raise MoEInvalidArgument(
+                f"the model has no external weight {name!r}; its weights are "
+                f"{[a.name for a in self._weights]}")
+        arg = self._weights[self._weight_index[name]]
+        array = self._weight_array(arg, value)
+        lib = self._lib
+        shape = (ctypes.c_int64 * max(array.ndim, 1))(*array.shape)
+        t = lib.moe_tensor_create(array.ctypes.data_as(ctypes.c_void_p),
+                                  shape, array.ndim, arg.dtype_code)
+        if not t:
+            raise MoEInvalidArgument(
+                f"weight '{name}': " + self._last_error())
+        try:
+            status = lib.moe_set_weight(
+                name.encode(), t, MOE_WEIGHT_COPY if copy else MOE_WEIGHT_BORROW)
+        finally:
+            lib.moe_tensor_destroy(t)
+        if status != MOE_OK:
+            cls = MoEInvalidArgument if status == 1 else MoERuntimeError
+            raise cls(self._last_error(), status)
+        with _sessions_lock:
+            borrowed = _borrowed.setdefault(lib._handle, {})
+            if copy:
+                borrowed.pop(name, None)
+            else:
+                borrowed[name] = array
+
+    def _weight_array(self, arg, value):
+        dtype = _BF16_BITS if arg.dtype_code == 16 else arg.dtype
+        array = np.asarray(value)
+        if array.dtype != dtype:
+            raise MoEInvalidArgument(
+                f"weight '{arg.name}': expected {arg.type} (numpy {dtype}"
+                + (", the bit patterns" if arg.dtype_code == 16 else "")
+                + f"), got numpy {array.dtype}")
+        if list(array.shape) != list(arg.shape):
+            raise MoEInvalidArgument(
+                f"weight '{arg.name}': expected shape {arg.shape}, got "
+                f"{list(array.shape)}")
+        return np.ascontiguousarray(array)
+
+    def load_weights(self, onnx_path):
+        """Binds every external weight from the initializers of the ONNX
+        model at `onnx_path` (external data files beside it are read), as
+        onnxruntime would load them. MoEInvalidArgument if one is missing."""
+        import onnx
+        from onnx import numpy_helper
+        model = onnx.load(os.fspath(onnx_path), load_external_data=True)
+        found = {}
+        for tensor in model.graph.initializer:
+            if tensor.name in self._weight_index:
+                found[tensor.name] = tensor
+        missing = [a.name for a in self._weights if a.name not in found]
+        if missing:
+            raise MoEInvalidArgument(
+                f"{os.fspath(onnx_path)} has no initializer(s) {missing}")
+        for arg in self._weights:
+            tensor = found[arg.name]
+            if arg.dtype_code == 16:  # bit patterns: raw bytes or int32_data
+                if tensor.HasField("raw_data"):
+                    array = np.frombuffer(tensor.raw_data, dtype=_BF16_BITS)
+                else:
+                    array = np.asarray(tensor.int32_data, dtype=_BF16_BITS)
+                array = array.reshape(tuple(tensor.dims))
+            else:
+                array = numpy_helper.to_array(tensor)
+            self.set_weight(arg.name, array, copy=True)
 
     @property
     def path(self):
@@ -227,10 +347,15 @@ class InferenceSession:
 
     def _prepare(self, arg, value):
         dtype = arg.dtype
+        if arg.dtype_code == 16 and isinstance(value, np.ndarray) \
+                and value.dtype == _BF16_BITS:
+            dtype = _BF16_BITS
         if dtype is None:
             raise MoEInvalidArgument(
                 f"input '{arg.name}': {arg.type} is not supported from Python "
-                "(numpy has no such dtype)")
+                "(numpy has no such dtype)"
+                + ("; pass the bit patterns as np.uint16" if arg.dtype_code == 16
+                   else ""))
         if isinstance(value, np.ndarray):
             if value.dtype != dtype:
                 if not np.can_cast(value.dtype, dtype, casting="safe"):
@@ -343,7 +468,7 @@ class InferenceSession:
         if not t:
             raise MoERuntimeError(f"moe_run returned no tensor for output '{arg.name}'")
         code = lib.moe_tensor_dtype(t)
-        dtype = _DTYPES.get(code, (None, None))[0]
+        dtype = _BF16_BITS if code == 16 else _DTYPES.get(code, (None, None))[0]
         if dtype is None:
             raise MoERuntimeError(
                 f"output '{arg.name}': dtype code {code} has no numpy equivalent")

@@ -13,6 +13,7 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <random>
 #include <string>
@@ -434,6 +435,162 @@ TEST(AliasModelTest, OutputsAreCopiedOrOwnedSafely) {
     // The caller's buffer is untouched and still ours.
     EXPECT_EQ(x, original);
   }
+}
+
+} // namespace
+
+//===--- External weights (fake_model_weights.so: y = x * s + b) ---------===//
+
+namespace {
+
+class WeightsModelTest : public ::testing::Test {
+protected:
+  Model m;
+  int (*released)(const void **) = nullptr;
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(m.load("fake_model_weights.so"));
+    released = reinterpret_cast<int (*)(const void **)>(
+        dlsym(m.handle, "moe_fake_released"));
+    ASSERT_NE(released, nullptr);
+  }
+  /// Binds weight `name` to `values` (rank 1).
+  int bind(const char *name, std::vector<float> &values, int32_t flags,
+           int32_t dtype = 1) {
+    int64_t shape[] = {int64_t(values.size())};
+    moe_tensor *t = m.moe_tensor_create(values.data(), shape, 1, dtype);
+    EXPECT_NE(t, nullptr);
+    int status = m.moe_set_weight(name, t, flags);
+    m.moe_tensor_destroy(t); // the runtime never keeps the moe_tensor
+    return status;
+  }
+  /// Runs on x = [[1, 2, 3, 4]]; the output row (empty on failure).
+  std::vector<float> run() {
+    std::vector<float> x = {1, 2, 3, 4};
+    int64_t shape[] = {1, 4};
+    moe_tensor *in[] = {m.moe_tensor_create(x.data(), shape, 2, 1)};
+    moe_tensor *out[1] = {nullptr};
+    std::vector<float> y;
+    if (m.moe_run(in, 1, out, 1) == MOE_OK) {
+      auto *data = static_cast<const float *>(m.moe_tensor_data(out[0]));
+      y.assign(data, data + 4);
+    }
+    m.moe_tensor_destroy(out[0]);
+    m.moe_tensor_destroy(in[0]);
+    return y;
+  }
+};
+
+TEST_F(WeightsModelTest, Signature) {
+  ASSERT_EQ(m.moe_num_inputs(), 1);
+  ASSERT_EQ(m.moe_num_weights(), 2);
+  EXPECT_STREQ(m.moe_weight_name(0), "b");
+  EXPECT_STREQ(m.moe_weight_name(1), "s");
+  EXPECT_EQ(m.moe_weight_dtype(0), 1);
+  EXPECT_EQ(m.moe_weight_rank(0), 1);
+  EXPECT_EQ(m.moe_weight_dim(0, 0), 4);
+  EXPECT_EQ(m.moe_weight_dim(1, 0), 1);
+  EXPECT_EQ(m.moe_weight_name(2), nullptr);
+  EXPECT_STREQ(m.moe_last_error(),
+               "moe_weight_name: weight index 2 is out of range (the model "
+               "has 2 external weights)");
+  EXPECT_EQ(m.moe_weight_dim(0, 1), -2);
+  EXPECT_EQ(m.moe_weight_is_bound(5), -1);
+  EXPECT_NE(
+      std::string(m.moe_signature_json())
+          .find(",\"weights\":[{\"name\":\"b\",\"dtype\":1,\"shape\":[4]}"),
+      std::string::npos)
+      << m.moe_signature_json();
+}
+
+TEST_F(WeightsModelTest, BindCheckRunRebind) {
+  // Before binding: a run names the first unbound weight.
+  EXPECT_TRUE(run().empty());
+  EXPECT_STREQ(m.moe_last_error(),
+               "moe_run: weight 'b' (float32 [4]) is not bound (2 of 2 "
+               "external weights are unbound; bind them with moe_set_weight)");
+
+  std::vector<float> b = {10, 20, 30, 40}, s = {2}, wrong = {1, 2, 3};
+  EXPECT_EQ(bind("nope", b, MOE_WEIGHT_COPY), MOE_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(m.moe_last_error(), "moe_set_weight: the model has no external "
+                                   "weight 'nope'; its weights are 'b', 's'");
+  EXPECT_EQ(bind("b", wrong, MOE_WEIGHT_COPY), MOE_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(m.moe_last_error(),
+               "moe_set_weight: weight 'b' (float32 [4]): got shape [3]");
+  EXPECT_EQ(bind("b", b, MOE_WEIGHT_COPY, /*INT32*/ 6),
+            MOE_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(m.moe_last_error(),
+               "moe_set_weight: weight 'b' (float32 [4]): got dtype int32");
+  EXPECT_EQ(bind("b", b, 7), MOE_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(m.moe_set_weight("b", nullptr, MOE_WEIGHT_COPY),
+            MOE_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(m.moe_set_weight(nullptr, nullptr, MOE_WEIGHT_COPY),
+            MOE_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(m.moe_weight_is_bound(0), 0);
+
+  // A copy: later changes to the caller's memory are not seen.
+  ASSERT_EQ(bind("b", b, MOE_WEIGHT_COPY), MOE_OK) << m.moe_last_error();
+  EXPECT_EQ(m.moe_weight_is_bound(0), 1);
+  EXPECT_TRUE(run().empty());
+  EXPECT_NE(std::string(m.moe_last_error()).find("weight 's'"),
+            std::string::npos);
+  b[0] = -1;
+  ASSERT_EQ(bind("s", s, MOE_WEIGHT_BORROW), MOE_OK) << m.moe_last_error();
+  EXPECT_EQ(run(), (std::vector<float>{12, 24, 36, 48}));
+
+  // Borrowed: the runtime reads the caller's memory.
+  s[0] = 3;
+  EXPECT_EQ(run(), (std::vector<float>{13, 26, 39, 52}));
+
+  // Binding again releases the old data (the model's cached copies).
+  const void *last = nullptr;
+  int before = released(&last);
+  ASSERT_EQ(bind("b", b, MOE_WEIGHT_BORROW), MOE_OK);
+  EXPECT_EQ(released(&last), before + 1);
+  EXPECT_NE(last, b.data()); // the runtime's copy was released
+  EXPECT_EQ(run(), (std::vector<float>{2, 26, 39, 52}));
+  ASSERT_EQ(bind("b", b, MOE_WEIGHT_COPY), MOE_OK);
+  EXPECT_EQ(released(&last), before + 2);
+  EXPECT_EQ(last, b.data());
+}
+
+TEST_F(WeightsModelTest, ConcurrentRunsAndBinding) {
+  std::vector<float> b = {1, 1, 1, 1}, s = {1};
+  ASSERT_EQ(bind("b", b, MOE_WEIGHT_COPY), MOE_OK);
+  ASSERT_EQ(bind("s", s, MOE_WEIGHT_COPY), MOE_OK);
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        std::vector<float> y = run();
+        // Either binding of s (1 or 2), never a torn or freed one.
+        if (y.size() != 4 || (y[0] != 2 && y[0] != 3))
+          ++bad;
+      }
+    });
+  for (int i = 0; i < 200; ++i) {
+    std::vector<float> value = {float(1 + i % 2)};
+    EXPECT_EQ(bind("s", value, MOE_WEIGHT_COPY), MOE_OK);
+  }
+  for (std::thread &t : threads)
+    t.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+TEST(NoWeightsTest, ModelWithoutWeightsRefusesBinding) {
+  Model m;
+  ASSERT_NO_FATAL_FAILURE(m.load("fake_model.so"));
+  EXPECT_EQ(m.moe_num_weights(), 0);
+  std::vector<float> b = {1, 2, 3, 4};
+  int64_t shape[] = {4};
+  moe_tensor *t = m.moe_tensor_create(b.data(), shape, 1, 1);
+  EXPECT_EQ(m.moe_set_weight("b", t, MOE_WEIGHT_COPY),
+            MOE_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(m.moe_last_error(), "moe_set_weight: the model has no external "
+                                   "weight 'b'; its weights are (none)");
+  m.moe_tensor_destroy(t);
+  EXPECT_EQ(std::string(m.moe_signature_json()).find("weights"),
+            std::string::npos);
 }
 
 } // namespace

@@ -92,16 +92,19 @@ static void emitCPUInvoke(llvm::raw_ostream &os,
   const bool oneResult = signature.outputs.size() == 1;
   os << "extern \"C\" void " << entry << "(";
   os << resultType << " *results";
-  for (auto [i, tensor] : llvm::enumerate(signature.inputs))
+  // The external weights' descriptors follow the inputs' (ModelABI.h).
+  std::vector<TensorSignature> arguments = signature.inputs;
+  llvm::append_range(arguments, signature.weights);
+  for (auto [i, tensor] : llvm::enumerate(arguments))
     os << ", " << tensorDescriptorType(tensor) << " *a" << i;
   os << ");\n\n";
 
   os << "static void invoke(void *const *inputs, void *const *outputs) {\n";
-  if (signature.inputs.empty())
+  if (arguments.empty())
     os << "  (void)inputs;\n";
   os << "  " << resultType << " results;\n"
      << "  " << entry << "(&results";
-  for (auto [i, tensor] : llvm::enumerate(signature.inputs))
+  for (auto [i, tensor] : llvm::enumerate(arguments))
     os << ",\n      static_cast<" << tensorDescriptorType(tensor) << " *>(inputs["
        << i << "])";
   os << ");\n";
@@ -166,11 +169,16 @@ mlir::moe::compile::generateModelDescription(const ModelSignature &signature,
 
   std::string inputs = emitTensorInfos(os, signature.inputs, "input_info");
   std::string outputs = emitTensorInfos(os, signature.outputs, "output_info");
+  std::string weights = emitTensorInfos(os, signature.weights, "weight_info");
+  const bool cuda = target == ArtifactTarget::CUDA;
   os << "const moe_model_description moe_model_description_v1 = {\n"
      << "    " << signature.inputs.size() << ", " << signature.outputs.size()
      << ", " << inputs << ", " << outputs << ", invoke";
-  if (target == ArtifactTarget::CUDA)
-    os << ", \"cuda\", moe_cuda_take_error";
+  if (cuda || !signature.weights.empty())
+    os << (cuda ? ", \"cuda\", moe_cuda_take_error" : ", nullptr, nullptr");
+  if (!signature.weights.empty())
+    os << ",\n    " << signature.weights.size() << ", " << weights << ", "
+       << (cuda ? "moe_cuda_release_constant" : "nullptr");
   os << "};\n";
   return source;
 }

@@ -7,8 +7,10 @@
 //      moe_cuda_load_modules() that CUDAModules.cpp made of MLIR's global
 //      constructors);
 //   2. each input is uploaded; each constant's host copy (from its getter
-//      `_mlir_ciface_moe_constant_<i>`) is uploaded once, cached by the
-//      runtime (moe_cuda_constant);
+//      `_mlir_ciface_moe_constant_<i>`) and each external weight (bound by
+//      the caller, after the inputs in `inputs`) is uploaded once, cached by
+//      the runtime (moe_cuda_constant; moe_cuda_release_constant drops a
+//      weight's copy when it is bound again);
 //   3. the entry runs; the device is synchronised;
 //   4. each output is downloaded into a malloc'ed host buffer (the runtime
 //      frees it with free()), and the device buffers of this call are freed
@@ -146,6 +148,8 @@ void mlir::moe::compile::emitCUDAInvoke(llvm::raw_ostream &os,
   os << "extern \"C\" void " << entry << "(" << resultType << " *results";
   for (auto [i, tensor] : llvm::enumerate(signature.inputs))
     os << ", " << descriptorType(tensor.dims.size()) << " *a" << i;
+  for (auto [i, tensor] : llvm::enumerate(signature.weights))
+    os << ", " << descriptorType(tensor.dims.size()) << " *w" << i;
   for (auto [i, constant] : llvm::enumerate(signature.constants))
     os << ", " << descriptorType(constant.rank) << " *c" << i;
   os << ");\n\n";
@@ -165,6 +169,13 @@ void mlir::moe::compile::emitCUDAInvoke(llvm::raw_ostream &os,
        << "  ok = ok && toDevice(a" << i << ", "
        << onnxElementBytes(tensor.dtype) << ", false);\n";
   }
+  for (auto [i, tensor] : llvm::enumerate(signature.weights)) {
+    std::string type = descriptorType(tensor.dims.size());
+    os << "  " << type << " w" << i << " = *static_cast<" << type
+       << " *>(inputs[" << signature.inputs.size() + i << "]);\n"
+       << "  ok = ok && toDevice(w" << i << ", "
+       << onnxElementBytes(tensor.dtype) << ", true);\n";
+  }
   for (auto [i, constant] : llvm::enumerate(signature.constants))
     os << "  " << descriptorType(constant.rank) << " c" << i << ";\n"
        << "  _mlir_ciface_" << kGPUConstantGetterPrefix << i << "(&c" << i << ");\n"
@@ -174,6 +185,8 @@ void mlir::moe::compile::emitCUDAInvoke(llvm::raw_ostream &os,
      << "  if (ok)\n    " << entry << "(&results";
   for (size_t i = 0; i < signature.inputs.size(); ++i)
     os << ", &a" << i;
+  for (size_t i = 0; i < signature.weights.size(); ++i)
+    os << ", &w" << i;
   for (size_t i = 0; i < signature.constants.size(); ++i)
     os << ", &c" << i;
   os << ");\n"
@@ -184,6 +197,8 @@ void mlir::moe::compile::emitCUDAInvoke(llvm::raw_ostream &os,
   os << "  void *kept[] = {nullptr";
   for (size_t i = 0; i < signature.inputs.size(); ++i)
     os << ", a" << i << ".allocated";
+  for (size_t i = 0; i < signature.weights.size(); ++i)
+    os << ", w" << i << ".allocated";
   for (size_t i = 0; i < signature.constants.size(); ++i)
     os << ", c" << i << ".allocated";
   os << "};\n"

@@ -26,11 +26,37 @@ static llvm::cl::opt<bool> useGPULoweringOnCPU(
                    "(moe-gpu-on-cpu-to-llvm): its numerics without a GPU"),
     llvm::cl::init(false), llvm::cl::Hidden);
 
+static llvm::cl::opt<std::string> precision(
+    "precision",
+    llvm::cl::desc("CUDA target: operand type of the expert FFN products: "
+                   "f32 (default), bf16 or f16 (tensor cores, f32 "
+                   "accumulation, sm_80 or newer)"),
+    llvm::cl::init("f32"));
+
+/// Checks --precision against the target; emits the error on `module`.
+static LogicalResult checkPrecision(ModuleOp module,
+                                    const moe::compile::CompileTarget &target) {
+  if (precision != "f32" && precision != "bf16" && precision != "f16")
+    return module.emitError() << "unsupported --precision '" << precision
+                              << "' (expected f32, bf16 or f16)";
+  if (precision == "f32")
+    return success();
+  if (!target.cuda && !useGPULoweringOnCPU)
+    return module.emitError()
+           << "--precision=" << precision
+           << " needs --target=cuda (the CPU target computes in f32)";
+  if (target.cuda && !moe::hasTensorCoreMMA(target.cudaArch))
+    return module.emitError()
+           << "--precision=" << precision << " needs tensor-core MMAs: "
+           << "--cuda-arch=sm_80 or newer (got " << target.cudaArch << ")";
+  return success();
+}
+
 void mlir::moe::compile::buildCPUCompilePipeline(OpPassManager &pm) {
   if (useReferencePipeline)
     buildMoEReferenceToLLVMPipeline(pm);
   else if (useGPULoweringOnCPU)
-    buildMoEGPUOnCPUToLLVMPipeline(pm);
+    buildMoEGPUOnCPUToLLVMPipeline(pm, precision);
   else
     buildMoECPUToLLVMPipeline(pm);
 }
@@ -47,12 +73,16 @@ mlir::moe::compile::lowerToLLVMDialect(ModuleOp module,
   entry->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
                  UnitAttr::get(module.getContext()));
 
+  if (failed(checkPrecision(module, target)))
+    return failure();
+
   PassManager pm(module.getContext());
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
   if (target.cuda) {
     MoECUDAPipelineOptions options;
     options.chip = target.cudaArch;
+    options.precision = precision;
     buildMoECUDAToLLVMPipeline(pm, options);
   } else {
     buildCPUCompilePipeline(pm);

@@ -4,6 +4,7 @@
 
 #include "moe/Conversion/MoEToGPU/MoEToGPU.h"
 #include "moe/Runtime/DataTypes.h"
+#include "moe/Target/ONNX/ONNXImport.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -78,10 +79,19 @@ mlir::moe::compile::readModelSignature(func::FuncOp func) {
   ModelSignature signature;
   FunctionType type = func.getFunctionType();
   for (unsigned i = 0, e = type.getNumInputs(); i < e; ++i) {
-    signature.inputs.emplace_back();
-    if (failed(readTensor(func, type.getInput(i), func.getArgAttrDict(i),
-                          "input " + Twine(i), signature.inputs.back())))
+    DictionaryAttr attrs = func.getArgAttrDict(i);
+    bool weight = attrs && attrs.get(kWeightArgAttrName);
+    if (!weight && !signature.weights.empty())
+      return func.emitError() << "input " << i << " follows an external weight";
+    auto &tensors = weight ? signature.weights : signature.inputs;
+    tensors.emplace_back();
+    if (failed(readTensor(func, type.getInput(i), attrs,
+                          (weight ? "weight " : "input ") + Twine(i),
+                          tensors.back())))
       return failure();
+    if (weight && llvm::is_contained(tensors.back().dims, -1))
+      return func.emitError() << "external weight '" << tensors.back().name
+                              << "' has a dynamic shape";
   }
   for (unsigned i = 0, e = type.getNumResults(); i < e; ++i) {
     signature.outputs.emplace_back();

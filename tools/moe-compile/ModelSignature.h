@@ -41,6 +41,9 @@ struct ConstantSignature {
 struct ModelSignature {
   std::vector<TensorSignature> inputs;
   std::vector<TensorSignature> outputs;
+  /// External weights (--external-weights): initializers the entry takes
+  /// after the inputs (static shapes), bound at run time by name.
+  std::vector<TensorSignature> weights;
   /// Empty for CPU artifacts.
   std::vector<ConstantSignature> constants;
 };

@@ -2,6 +2,7 @@
 //
 //   moe-compile model.onnx -o model.so [--target=cpu|cuda] [--mcpu=<cpu>]
 //               [--cuda-arch=sm_80|sm_90a] [--emit=mlir|llvm|obj|lib]
+//               [--external-weights [--external-weights-min-bytes=N]]
 //
 // import (ONNX -> MLIR) -> lowering (-> LLVM dialect) -> LLVM IR -> host
 // object -> model description + runtime -> model.so. Every failure prints
@@ -82,6 +83,19 @@ llvm::cl::opt<std::string>
                         "this runs on)"),
          llvm::cl::value_desc("cpu"), llvm::cl::init("host"),
          llvm::cl::cat(category));
+llvm::cl::opt<bool> externalWeights(
+    "external-weights",
+    llvm::cl::desc("Embed no data of the initializers of at least "
+                   "--external-weights-min-bytes: the library records their "
+                   "names, dtypes and shapes, and they are bound by name "
+                   "before a run (moe_set_weight, moe-run --weights)"),
+    llvm::cl::init(false), llvm::cl::cat(category));
+llvm::cl::opt<int64_t> externalWeightsMinBytes(
+    "external-weights-min-bytes",
+    llvm::cl::desc("With --external-weights: smaller initializers (shapes, "
+                   "axes, small biases) stay embedded (default 1024)"),
+    llvm::cl::value_desc("bytes"), llvm::cl::init(1024),
+    llvm::cl::cat(category));
 llvm::cl::opt<bool> keepTemps(
     "keep-temps",
     llvm::cl::desc("Keep the temporary directory of --emit=lib and print "
@@ -212,7 +226,13 @@ int compile(MLIRContext &context) {
     return fail("cannot write a shared library to stdout; use -o");
 
   progress("importing " + inputFile);
-  OwningOpRef<ModuleOp> module = moe::importONNXFile(inputFile, &context);
+  if (externalWeightsMinBytes < 0)
+    return fail("--external-weights-min-bytes must not be negative");
+  moe::ONNXImportOptions importOptions;
+  if (externalWeights)
+    importOptions.externalWeightMinBytes = externalWeightsMinBytes;
+  OwningOpRef<ModuleOp> module =
+      moe::importONNXFile(inputFile, &context, importOptions);
   if (!module)
     return fail("importing " + inputFile + " failed");
 

@@ -3,17 +3,21 @@
 //
 //   moe-run model.so --input NAME=file.npy ... [--output NAME=file.npy ...]
 //                    [--bench=N] [--threads=N] [--device=N]
+//                    [--weights model.onnx] [--weight NAME=file.npy ...]
 //
 // Loads the model with dlopen, binds the MoERuntime.h API with dlsym, feeds
 // the inputs by ONNX name and prints (or saves) the outputs. --bench=N runs
 // once to warm up, then N timed runs, and prints one line
 // `median_ms=<f> min_ms=<f> max_ms=<f>`. --device picks the device of a
-// CUDA model. Exit code 1 on any user error, and on any failed run (a CUDA
-// model on a machine without a GPU says why).
+// CUDA model. --weights / --weight bind the external weights of a model
+// compiled with --external-weights (from the initializers of an ONNX file,
+// or .npy files by initializer name). Exit code 1 on any user error, and on any
+// failed run (a CUDA model on a machine without a GPU says why).
 //
 //===----------------------------------------------------------------------===//
 
 #include "Npy.h"
+#include "ONNXWeights.h"
 #include "moe/Runtime/MoERuntime.h"
 
 #include <dlfcn.h>
@@ -25,6 +29,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +38,7 @@ namespace {
 const char *const kUsage =
     "usage: moe-run model.so --input NAME=file.npy ... "
     "[--output NAME=file.npy ...] [--bench=N] [--threads=N] [--device=N]\n"
+    "       [--weights model.onnx] [--weight NAME=file.npy ...]\n"
     "\n"
     "Runs a model compiled by moe-compile on .npy tensors. Every graph input\n"
     "must be given by its ONNX name. Without --output, prints each output's\n"
@@ -45,7 +51,12 @@ const char *const kUsage =
     "  --threads=N         threads used by the model (<= 0: one per core)\n"
     "  --device=N          the device to run on: a CUDA device ordinal for\n"
     "                      CUDA models (default $MOE_CUDA_DEVICE, else 0),\n"
-    "                      0 for CPU models\n";
+    "                      0 for CPU models\n"
+    "  --weights FILE      bind the external weights of a model compiled with\n"
+    "                      --external-weights from the initializers of an\n"
+    "                      ONNX model (external data files beside it)\n"
+    "  --weight NAME=FILE  bind external weight NAME from a .npy file (before\n"
+    "                      --weights, which supplies the others)\n";
 
 /// The MoERuntime.h functions of the loaded model.
 struct Api {
@@ -186,7 +197,8 @@ std::string dtypeName(int32_t dtype) {
 
 struct Options {
   std::string model;
-  std::vector<std::pair<std::string, std::string>> inputs, outputs;
+  std::vector<std::pair<std::string, std::string>> inputs, outputs, weights;
+  std::vector<std::string> weightFiles;
   long long bench = 0;
   bool threadsGiven = false;
   long long threads = 0;
@@ -239,6 +251,13 @@ int parseArgs(int argc, char **argv, Options &opts) {
     } else if (flag == "--output" || flag == "-o") {
       if (!takeValue() || !splitPair("--output", value, opts.outputs))
         return 1;
+    } else if (flag == "--weight") {
+      if (!takeValue() || !splitPair("--weight", value, opts.weights))
+        return 1;
+    } else if (flag == "--weights") {
+      if (!takeValue())
+        return 1;
+      opts.weightFiles.push_back(value);
     } else if (flag == "--bench") {
       if (!takeValue())
         return 1;
@@ -288,6 +307,78 @@ struct Tensors {
     }
   }
 };
+
+/// "float32 [4, 8]" for external weight `index`.
+std::string weightType(const Api &api, int64_t index) {
+  std::string s = dtypeName(api.moe_weight_dtype(index)) + " [";
+  for (int64_t d = 0, rank = api.moe_weight_rank(index); d < rank; ++d)
+    s += (d ? ", " : "") + std::to_string(api.moe_weight_dim(index, d));
+  return s + "]";
+}
+
+/// Binds the external weights from --weight and --weights (the arrays stay
+/// in `arrays`: the runtime borrows them). 0, or the exit code.
+int bindWeights(const Api &api, const Options &opts,
+                std::vector<moe::npy::Array> &arrays) {
+  int64_t numWeights = api.moe_num_weights();
+  std::set<std::string> names;
+  for (int64_t i = 0; i < numWeights; ++i)
+    names.insert(api.moe_weight_name(i));
+  if (numWeights == 0 && (!opts.weights.empty() || !opts.weightFiles.empty()))
+    return error("'" + opts.model +
+                 "' has no external weights (it was "
+                 "compiled without --external-weights)");
+  std::map<std::string, moe::npy::Array> byName;
+  for (auto &[name, file] : opts.weights) {
+    if (!names.count(name)) {
+      std::string list;
+      for (const std::string &n : names)
+        list += (list.empty() ? "'" : ", '") + n + "'";
+      return error("unknown weight '" + name +
+                   "'; the model's external "
+                   "weights are " +
+                   list);
+    }
+    if (byName.count(name))
+      return error("weight '" + name + "' is given more than once");
+    std::string message;
+    if (!moe::npy::read(file, byName[name], message))
+      return error("weight '" + name + "': " + message);
+  }
+  for (const std::string &file : opts.weightFiles) {
+    std::map<std::string, moe::npy::Array> read;
+    std::string message;
+    if (!moe::run::readONNXInitializers(
+            file,
+            [&](const std::string &name) {
+              return names.count(name) && !byName.count(name);
+            },
+            read, message))
+      return error("--weights: " + message);
+    for (auto &[name, array] : read)
+      byName.emplace(name, std::move(array));
+  }
+  for (int64_t i = 0; i < numWeights; ++i) {
+    std::string name = api.moe_weight_name(i);
+    auto it = byName.find(name);
+    if (it == byName.end())
+      return error("external weight '" + name + "' (" + weightType(api, i) +
+                   ") is not given; use --weights MODEL.onnx or --weight " +
+                   name + "=FILE.npy");
+    moe::npy::Array &array = it->second;
+    moe_tensor *tensor =
+        api.moe_tensor_create(array.data.get(), array.shape.data(),
+                              int64_t(array.shape.size()), array.dtype);
+    int status =
+        tensor ? api.moe_set_weight(name.c_str(), tensor, MOE_WEIGHT_BORROW)
+               : MOE_ERROR_INVALID_ARGUMENT;
+    api.moe_tensor_destroy(tensor);
+    if (status != MOE_OK)
+      return error(api.moe_last_error());
+    arrays.push_back(std::move(array));
+  }
+  return 0;
+}
 
 int runTool(int argc, char **argv) {
   Options opts;
@@ -369,6 +460,10 @@ int runTool(int argc, char **argv) {
     if (!inputs.list[i])
       return error("input '" + name + "': " + api.moe_last_error());
   }
+
+  std::vector<moe::npy::Array> weightArrays;
+  if (int status = bindWeights(api, opts, weightArrays); status != 0)
+    return status;
 
   if (opts.threadsGiven)
     api.moe_set_num_threads(int32_t(opts.threads));

@@ -5,8 +5,10 @@
 
 #include "moe/Conversion/MoEToGPU/MoEToGPU.h"
 #include "moe/Conversion/MoEToLinalg/GroupedFFNRowParallel.h"
+#include "moe/Conversion/MoEToLinalg/GroupedFFNToMMA.h"
 #include "moe/Conversion/MoEToLinalg/GroupedFFNToTiled.h"
 #include "moe/Conversion/MoEToLinalg/MoEToLinalg.h"
+#include "moe/Conversion/MoEToLinalg/RoutingToDevice.h"
 
 namespace mlir::moe {
 #define GEN_PASS_REGISTRATION

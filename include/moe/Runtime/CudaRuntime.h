@@ -60,6 +60,10 @@ int32_t moe_cuda_get_device(void);
  * (device, host pointer, size) and freed when the library unloads. NULL on
  * failure or when bytes == 0. */
 void *moe_cuda_constant(const void *host, size_t bytes);
+/* Frees the device copies moe_cuda_constant made of `host` (every device and
+ * size), so that memory at `host` may change (external weights bound
+ * again). Not while a run may use them. */
+void moe_cuda_release_constant(const void *host);
 
 /* A new device buffer holding a copy of `host`. `host` may be reused on
  * return, and work queued afterwards on the runtime's streams sees the data.

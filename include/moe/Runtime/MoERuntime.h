@@ -56,7 +56,9 @@ MOE_API int64_t moe_output_dim(int64_t index, int64_t dim);
 MOE_API const char *moe_input_dim_param(int64_t index, int64_t dim);
 MOE_API const char *moe_output_dim_param(int64_t index, int64_t dim);
 /* The whole signature as JSON:
- * {"inputs":[{"name":"x","dtype":1,"shape":["T",64]}],"outputs":[...]} */
+ * {"inputs":[{"name":"x","dtype":1,"shape":["T",64]}],"outputs":[...]}
+ * (and "weights":[...] after "outputs" when the model has external
+ * weights). */
 MOE_API const char *moe_signature_json(void);
 
 /*===--- Tensors ------------------------------------------------------===*/
@@ -89,6 +91,37 @@ MOE_API const char *moe_last_error(void);
 /* Threads used by later runs (<= 0: one per core). */
 MOE_API void moe_set_num_threads(int32_t num_threads);
 MOE_API int32_t moe_get_num_threads(void);
+
+/*===--- External weights ---------------------------------------------===*/
+
+/* A model compiled with `moe-compile --external-weights` embeds no data of
+ * its large initializers (its "weights"); each must be bound, by its ONNX
+ * initializer name, before moe_run, which otherwise fails naming the first
+ * unbound one. Other models have no weights. The queries mirror the input
+ * ones (weight shapes are static). */
+MOE_API int64_t moe_num_weights(void);
+MOE_API const char *moe_weight_name(int64_t index);  /* NULL: bad index */
+MOE_API int32_t moe_weight_dtype(int64_t index);     /* 0: bad index */
+MOE_API int64_t moe_weight_rank(int64_t index);      /* -1: bad index */
+MOE_API int64_t moe_weight_dim(int64_t index, int64_t dim); /* -2: bad index */
+/* 1 when bound, 0 when not, -1 when the index is out of range. */
+MOE_API int moe_weight_is_bound(int64_t index);
+
+/* moe_set_weight flags. COPY: the runtime copies the data; the caller may
+ * free or change its memory as soon as the call returns. BORROW: the
+ * runtime references `value`'s data (not the moe_tensor, which the caller
+ * may destroy), which must stay valid and unchanged until the weight is
+ * bound again or the library is unloaded (no copy of GBs of weights; a CUDA
+ * model uploads the data on the first run after binding and does not see
+ * later changes). */
+#define MOE_WEIGHT_COPY 0
+#define MOE_WEIGHT_BORROW 1
+
+/* Binds weight `name` to `value`, whose dtype and shape must equal the
+ * weight's (errors name the expected ones); binding it again replaces it.
+ * Waits for runs in flight; the runs after it use the new data. */
+MOE_API int moe_set_weight(const char *name, const moe_tensor *value,
+                           int32_t flags);
 
 /*===--- Device -------------------------------------------------------===*/
 

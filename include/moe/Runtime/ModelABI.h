@@ -54,6 +54,17 @@ typedef struct moe_model_description {
   /* NULL, or the error of the last `invoke` on this thread (NULL if none),
    * cleared by the call: moe_cuda_take_error for CUDA models. */
   const char *(*take_error)(void);
+  /* External weights (moe-compile --external-weights; 0 and NULL
+   * otherwise): initializers the compiled code takes after the inputs, with
+   * static shapes. `invoke`'s `inputs` then holds num_inputs + num_weights
+   * descriptors, the weights' last, over the memory bound with
+   * moe_set_weight. */
+  int64_t num_weights;
+  const moe_tensor_info *weights;
+  /* NULL, or drops whatever the model cached for weight data at `host`
+   * (CUDA models: the device copy), called before that memory is released
+   * or bound again. */
+  void (*release_weight)(const void *host);
 } moe_model_description;
 
 /* Defined by the generated code of each model. */

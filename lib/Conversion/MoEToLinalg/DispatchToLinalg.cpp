@@ -58,42 +58,11 @@ SmallVector<Value> forEachAssignment(OpBuilder &b, Location loc,
       });
 }
 
-/// True when `expert` (i32) names one of the `numExperts` experts; other ids
-/// (-1 from dynamic k, or out of range) are skipped by dispatch.
-Value isValidExpert(OpBuilder &b, Location loc, Value expert,
-                    int64_t numExperts) {
-  Value lower = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, expert,
-                                      i32Constant(b, loc, 0));
-  Value upper = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, expert,
-                                      i32Constant(b, loc, numExperts));
-  return arith::AndIOp::create(b, loc, lower, upper);
-}
-
 /// `tensor[index] + 1` written back to `tensor[index]` (an i32 counter).
 Value incrementAt(OpBuilder &b, Location loc, Value tensor, Value index) {
   Value count = tensor::ExtractOp::create(b, loc, tensor, index);
   Value next = arith::AddIOp::create(b, loc, count, i32Constant(b, loc, 1));
   return tensor::InsertOp::create(b, loc, next, tensor, index);
-}
-
-/// The capacity `C = ceil(capacity_factor * T * k / num_experts)` as i32,
-/// evaluated left to right in f64 with the run-time T and k.
-Value buildCapacity(OpBuilder &b, Location loc, Value expertIds,
-                    double capacityFactor, int64_t numExperts) {
-  Type f64 = b.getF64Type();
-  auto toF64 = [&](Value index) -> Value {
-    Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
-    return arith::SIToFPOp::create(b, loc, f64, i64);
-  };
-  Value tokens = toF64(indexDim(b, loc, expertIds, 0));
-  Value slots = toF64(indexDim(b, loc, expertIds, 1));
-  Value product = arith::MulFOp::create(
-      b, loc, floatConstant(b, loc, f64, capacityFactor), tokens);
-  product = arith::MulFOp::create(b, loc, product, slots);
-  Value quotient = arith::DivFOp::create(
-      b, loc, product, floatConstant(b, loc, f64, double(numExperts)));
-  Value ceil = math::CeilOp::create(b, loc, quotient);
-  return arith::FPToSIOp::create(b, loc, b.getI32Type(), ceil);
 }
 
 /// Counts the valid assignments of every expert: an i32 tensor [E].
@@ -113,17 +82,6 @@ Value countAssignments(OpBuilder &b, Location loc, Value expertIds,
               return {incrementAt(b, loc, carried[0], e)};
             });
       })[0];
-}
-
-/// A row weight as the rows' element type `type`. f16 and bf16 have the same
-/// width, so neither extf nor truncf converts one into the other: such a
-/// weight goes through f32.
-Value castWeight(OpBuilder &b, Location loc, Value weight, Type type) {
-  Type from = weight.getType();
-  if (from != type &&
-      from.getIntOrFloatBitWidth() == type.getIntOrFloatBitWidth())
-    weight = castFloat(b, loc, weight, b.getF32Type());
-  return castFloat(b, loc, weight, type);
 }
 
 /// offsets[0] = 0, offsets[e + 1] = offsets[e] + kept[e].

@@ -47,34 +47,6 @@ Value generic(OpBuilder &b, Location loc, ValueRange inputs, Value init,
   return op.getResult(0);
 }
 
-/// The expert of each row: the number of FFN experts whose rows end at or
-/// before it ([N] of index-typed i32; E for rows past the FFN experts).
-Value rowExperts(OpBuilder &b, Location loc, Value offsets, Value rowCount,
-                 int64_t experts) {
-  MLIRContext *context = b.getContext();
-  Type i32 = b.getI32Type();
-  Value ends = tensor::ExtractSliceOp::create(
-      b, loc, offsets, ArrayRef<OpFoldResult>{b.getIndexAttr(1)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(experts)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
-  auto type = RankedTensorType::get({ShapedType::kDynamic}, i32);
-  Value init = filledTensor(b, loc, type, 0.0, {rowCount});
-  AffineExpr r, e;
-  bindDims(context, r, e);
-  return generic(
-      b, loc, ends, init,
-      {AffineMap::get(2, 0, {e}, context), AffineMap::get(2, 0, {r}, context)},
-      {IteratorType::parallel, IteratorType::reduction},
-      [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
-        Value row = arith::IndexCastOp::create(
-            b, loc, i32, linalg::IndexOp::create(b, loc, 0));
-        Value past = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle,
-                                           args[0], row);
-        Value step = arith::ExtUIOp::create(b, loc, i32, past);
-        return arith::AddIOp::create(b, loc, args[1], step);
-      });
-}
-
 /// The row's expert as an index clamped to a valid one (rows past the FFN
 /// experts compute garbage that the final mask drops).
 Value clampedExpert(OpBuilder &b, Location loc, Value expert,
@@ -238,4 +210,30 @@ struct ConvertMoEGroupedFFNToRowParallelPass
 void mlir::moe::populateGroupedFFNToRowParallelPatterns(
     RewritePatternSet &patterns) {
   patterns.add<RowParallelGroupedFFN>(patterns.getContext());
+}
+
+Value mlir::moe::rowExperts(OpBuilder &b, Location loc, Value offsets,
+                            Value rowCount, int64_t experts) {
+  MLIRContext *context = b.getContext();
+  Type i32 = b.getI32Type();
+  Value ends = tensor::ExtractSliceOp::create(
+      b, loc, offsets, ArrayRef<OpFoldResult>{b.getIndexAttr(1)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(experts)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  auto type = RankedTensorType::get({ShapedType::kDynamic}, i32);
+  Value init = filledTensor(b, loc, type, 0.0, {rowCount});
+  AffineExpr r, e;
+  bindDims(context, r, e);
+  return generic(
+      b, loc, ends, init,
+      {AffineMap::get(2, 0, {e}, context), AffineMap::get(2, 0, {r}, context)},
+      {IteratorType::parallel, IteratorType::reduction},
+      [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+        Value row = arith::IndexCastOp::create(
+            b, loc, i32, linalg::IndexOp::create(b, loc, 0));
+        Value past = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle,
+                                           args[0], row);
+        Value step = arith::ExtUIOp::create(b, loc, i32, past);
+        return arith::AddIOp::create(b, loc, args[1], step);
+      });
 }

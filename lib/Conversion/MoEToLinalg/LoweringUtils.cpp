@@ -5,8 +5,11 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <limits>
 
 using namespace mlir;
 
@@ -169,4 +172,62 @@ Value mlir::moe::selectExpert(OpBuilder &b, Location loc, Value stacked,
                                          type.getElementType());
   return tensor::ExtractSliceOp::create(b, loc, sliceType, stacked, offsets,
                                         sizes, strides);
+}
+
+Value mlir::moe::isValidExpert(OpBuilder &b, Location loc, Value expert,
+                    int64_t numExperts) {
+  Value lower = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, expert,
+                                      i32Constant(b, loc, 0));
+  Value upper = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, expert,
+                                      i32Constant(b, loc, numExperts));
+  return arith::AndIOp::create(b, loc, lower, upper);
+}
+
+Value mlir::moe::buildCapacity(OpBuilder &b, Location loc, Value expertIds,
+                    double capacityFactor, int64_t numExperts) {
+  Type f64 = b.getF64Type();
+  auto toF64 = [&](Value index) -> Value {
+    Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+    return arith::SIToFPOp::create(b, loc, f64, i64);
+  };
+  Value tokens = toF64(indexDim(b, loc, expertIds, 0));
+  Value slots = toF64(indexDim(b, loc, expertIds, 1));
+  Value product = arith::MulFOp::create(
+      b, loc, floatConstant(b, loc, f64, capacityFactor), tokens);
+  product = arith::MulFOp::create(b, loc, product, slots);
+  Value quotient = arith::DivFOp::create(
+      b, loc, product, floatConstant(b, loc, f64, double(numExperts)));
+  Value ceil = math::CeilOp::create(b, loc, quotient);
+  return arith::FPToSIOp::create(b, loc, b.getI32Type(), ceil);
+}
+
+Value mlir::moe::castWeight(OpBuilder &b, Location loc, Value weight, Type type) {
+  Type from = weight.getType();
+  if (from != type &&
+      from.getIntOrFloatBitWidth() == type.getIntOrFloatBitWidth())
+    weight = castFloat(b, loc, weight, b.getF32Type());
+  return castFloat(b, loc, weight, type);
+}
+
+Type mlir::moe::routingComputeType(Type elemType) {
+  if (isa<Float16Type, BFloat16Type>(elemType))
+    return Float32Type::get(elemType.getContext());
+  return elemType;
+}
+
+Value mlir::moe::negInfConstant(OpBuilder &b, Location loc, Type type) {
+  return floatConstant(b, loc, type, -std::numeric_limits<double>::infinity());
+}
+
+Value mlir::moe::nanToNegInf(OpBuilder &b, Location loc, Value x) {
+  Value isNan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, x, x);
+  return arith::SelectOp::create(b, loc, isNan,
+                                 negInfConstant(b, loc, x.getType()), x);
+}
+
+Value mlir::moe::logisticSigmoid(OpBuilder &b, Location loc, Value x) {
+  Value one = floatConstant(b, loc, x.getType(), 1.0);
+  Value expNeg = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
+  return arith::DivFOp::create(b, loc, one,
+                               arith::AddFOp::create(b, loc, one, expNeg));
 }

@@ -16,8 +16,6 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Transforms/DialectConversion.h"
 
-#include <limits>
-
 using namespace mlir;
 using namespace mlir::moe;
 
@@ -149,24 +147,6 @@ Value castToResultType(OpBuilder &b, Location loc, Value value, Value result) {
 // Scalars
 //===----------------------------------------------------------------------===//
 
-/// f16 and bf16 logits are routed in f32: softmax sums and near-ties would
-/// otherwise lose too much precision. Other types compute in themselves.
-Type computeTypeFor(Type elemType) {
-  if (isa<Float16Type, BFloat16Type>(elemType))
-    return Float32Type::get(elemType.getContext());
-  return elemType;
-}
-
-Value negInf(OpBuilder &b, Location loc, Type type) {
-  return floatConstant(b, loc, type, -std::numeric_limits<double>::infinity());
-}
-
-/// NaN selection keys count as -inf so that selection stays deterministic.
-Value nanToNegInf(OpBuilder &b, Location loc, Value x) {
-  Value isNan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, x, x);
-  return arith::SelectOp::create(b, loc, isNan, negInf(b, loc, x.getType()), x);
-}
-
 Value boolConstant(OpBuilder &b, Location loc, bool value) {
   return arith::ConstantIntOp::create(b, loc, b.getI1Type(), value);
 }
@@ -199,7 +179,7 @@ Value adjustedLogitsRow(OpBuilder &b, Location loc, Value logits, Value t,
         if (mask) {
           Value keep = tensor::ExtractOp::create(nb, nloc, mask, e);
           l = arith::SelectOp::create(nb, nloc, keep, l,
-                                      negInf(nb, nloc, computeType));
+                                      negInfConstant(nb, nloc, computeType));
         }
         return l;
       });
@@ -209,7 +189,7 @@ Value adjustedLogitsRow(OpBuilder &b, Location loc, Value logits, Value t,
 Value softmax(OpBuilder &b, Location loc, Value vec) {
   Type type = cast<RankedTensorType>(vec.getType()).getElementType();
   Value max =
-      foldVector(b, loc, vec, negInf(b, loc, type),
+      foldVector(b, loc, vec, negInfConstant(b, loc, type),
                  [](OpBuilder &nb, Location nloc, Value, Value x,
                     ValueRange acc) -> SmallVector<Value> {
                    return {arith::MaximumFOp::create(nb, nloc, acc[0], x)};
@@ -233,13 +213,7 @@ Value softmax(OpBuilder &b, Location loc, Value vec) {
 
 /// Element-wise logistic sigmoid, 1 / (1 + exp(-x)).
 Value sigmoid(OpBuilder &b, Location loc, Value vec) {
-  return mapVector(b, loc, vec, [](OpBuilder &nb, Location nloc, Value x) {
-    Value one = floatConstant(nb, nloc, x.getType(), 1.0);
-    Value expNeg =
-        math::ExpOp::create(nb, nloc, arith::NegFOp::create(nb, nloc, x));
-    return arith::DivFOp::create(nb, nloc, one,
-                                 arith::AddFOp::create(nb, nloc, one, expNeg));
-  });
+  return mapVector(b, loc, vec, logisticSigmoid);
 }
 
 /// Route step 2 (and expert-choice scores): the score function over a 1-D
@@ -296,7 +270,7 @@ TopK selectTopK(OpBuilder &b, Location loc, Value keys, int64_t count) {
     Value trueValue = boolConstant(nb, nloc, true);
     SmallVector<Value> best = foldVector(
         nb, nloc, keys,
-        {indexConstant(nb, nloc, 0), negInf(nb, nloc, keyType), falseValue},
+        {indexConstant(nb, nloc, 0), negInfConstant(nb, nloc, keyType), falseValue},
         [&](OpBuilder &ib, Location iloc, Value i, Value key,
             ValueRange acc) -> SmallVector<Value> {
           Value bestIndex = acc[0], bestKey = acc[1], found = acc[2];
@@ -327,7 +301,7 @@ TopK selectTopK(OpBuilder &b, Location loc, Value keys, int64_t count) {
 Value groupScore(OpBuilder &b, Location loc, Value keys, Value first,
                  int64_t size, GroupScore kind) {
   Type type = cast<RankedTensorType>(keys.getType()).getElementType();
-  Value minusInf = negInf(b, loc, type);
+  Value minusInf = negInfConstant(b, loc, type);
   SmallVector<Value> top2 = buildLoop(
       b, loc, indexConstant(b, loc, size), {minusInf, minusInf},
       [&](OpBuilder &nb, Location nloc, Value i,
@@ -376,7 +350,7 @@ Value limitToTopGroups(OpBuilder &b, Location loc, Value keys,
                            tensor::ExtractOp::create(nb, nloc, keptGroups, g);
                        Value key = tensor::ExtractOp::create(nb, nloc, keys, e);
                        return arith::SelectOp::create(nb, nloc, kept, key,
-                                                      negInf(nb, nloc, type));
+                                                      negInfConstant(nb, nloc, type));
                      });
 }
 
@@ -505,7 +479,7 @@ struct RouteOpLowering : OpConversionPattern<RouteOp> {
     if (logitsType.isDynamicDim(1))
       return rewriter.notifyMatchFailure(op, "needs a static expert count");
     Type elemType = logitsType.getElementType();
-    Type computeType = computeTypeFor(elemType);
+    Type computeType = routingComputeType(elemType);
     int64_t k = adaptor.getRouting().getK();
 
     Value logits = adaptor.getLogits();
@@ -579,7 +553,7 @@ struct ExpertChoiceRouteOpLowering : OpConversionPattern<ExpertChoiceRouteOp> {
     int64_t experts = logitsType.getDimSize(1);
     int64_t capacity = op.getCapacity();
 
-    Value scores = tokenScores(rewriter, loc, logits, computeTypeFor(elemType),
+    Value scores = tokenScores(rewriter, loc, logits, routingComputeType(elemType),
                                op.getScore());
     Value tokenInit = emptyLike(
         rewriter, loc,

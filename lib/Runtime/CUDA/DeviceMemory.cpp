@@ -144,6 +144,21 @@ extern "C" void *moe_cuda_constant(const void *host, size_t bytes) {
   return asPointer(ptr);
 }
 
+extern "C" void moe_cuda_release_constant(const void *host) {
+  ConstantCache &cache = constants();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  for (auto it = cache.buffers.begin(); it != cache.buffers.end();) {
+    if (std::get<1>(it->first) != host) {
+      ++it;
+      continue;
+    }
+    ScopedContext ctx(std::get<0>(it->first), /*quiet=*/true);
+    if (ctx.ok())
+      ctx->cuMemFree(it->second);
+    it = cache.buffers.erase(it);
+  }
+}
+
 extern "C" void *moe_cuda_upload(const void *host, size_t bytes) {
   if (bytes == 0 || hasError())
     return nullptr;

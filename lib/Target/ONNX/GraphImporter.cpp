@@ -58,7 +58,10 @@ private:
   std::string displayName(int nodeIndex) const;
   LogicalResult readOpsets();
   void readInferredTypes();
-  LogicalResult importInitializers();
+  LogicalResult importInitializers(func::FuncOp func);
+  LogicalResult importWeightArgument(func::FuncOp func,
+                                     const onnx::TensorProto &tensor,
+                                     bool &isWeight);
   FailureOr<llvm::SmallVector<int>> topologicalOrder();
   LogicalResult convertNode(int nodeIndex);
   LogicalResult buildReturn(func::FuncOp func);
@@ -123,7 +126,47 @@ void GraphImporter::readInferredTypes() {
     record(info);
 }
 
-LogicalResult GraphImporter::importInitializers() {
+/// An initializer of at least options.externalWeightMinBytes becomes a
+/// trailing argument of `func` (`isWeight`): its data is never read, so the
+/// compiled model neither embeds it nor needs the file that holds it.
+LogicalResult GraphImporter::importWeightArgument(
+    func::FuncOp func, const onnx::TensorProto &tensor, bool &isWeight) {
+  isWeight = false;
+  if (options.externalWeightMinBytes < 0)
+    return success();
+  Type elementType = elementTypeFromONNX(tensor.data_type(), state.ctx);
+  if (!elementType)
+    return state.emitModelError()
+           << "initializer '" << tensor.name() << "' has unsupported data type "
+           << onnxDataTypeName(tensor.data_type());
+  llvm::SmallVector<int64_t> shape;
+  uint64_t bytes = std::max(1u, elementType.getIntOrFloatBitWidth() / 8);
+  for (int64_t dim : tensor.dims()) {
+    if (dim < 0 || (dim != 0 && bytes > UINT64_MAX / uint64_t(dim)))
+      return state.emitModelError()
+             << "initializer '" << tensor.name() << "' has an invalid shape";
+    bytes *= uint64_t(dim);
+    shape.push_back(dim);
+  }
+  if (bytes < uint64_t(options.externalWeightMinBytes))
+    return success();
+  Location loc =
+      NameLoc::get(StringAttr::get(state.ctx, tensor.name()), state.fileLoc());
+  unsigned index = func.getNumArguments();
+  Builder b(state.ctx);
+  if (failed(func.insertArgument(
+          index, RankedTensorType::get(shape, elementType),
+          b.getDictionaryAttr(
+              {b.getNamedAttr("onnx.name", b.getStringAttr(tensor.name())),
+               b.getNamedAttr(kWeightArgAttrName, b.getUnitAttr())}),
+          loc)))
+    return failure();
+  state.values[tensor.name()] = func.getArgument(index);
+  isWeight = true;
+  return success();
+}
+
+LogicalResult GraphImporter::importInitializers(func::FuncOp func) {
   if (graph().sparse_initializer_size() > 0)
     return state.emitModelError()
            << "sparse initializers are not supported (first: '"
@@ -132,6 +175,13 @@ LogicalResult GraphImporter::importInitializers() {
     if (state.values.count(tensor.name()))
       return state.emitModelError()
              << "two initializers are named '" << tensor.name() << "'";
+    bool isWeight;
+    if (failed(importWeightArgument(func, tensor, isWeight)))
+      return failure();
+    if (isWeight) {
+      available.insert(tensor.name());
+      continue;
+    }
     FailureOr<ElementsAttr> value = importTensor(
         tensor, state, [&] { return state.emitModelError() << "initializer "; },
         /*bytesOwner=*/state.model);
@@ -359,7 +409,7 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   }
 
   b.setInsertionPointToStart(body);
-  if (failed(importInitializers()))
+  if (failed(importInitializers(func)))
     return nullptr;
   FailureOr<llvm::SmallVector<int>> order = topologicalOrder();
   if (failed(order))

@@ -6,7 +6,8 @@ com.microsoft.MoE model, the float64 numpy reference
 (examples/moe_reference.py).
 
     check_cuda_artifact.py MODEL.onnx --moe-compile PATH [--arch sm_90a]
-        [--tokens 1,7,64] [--dim NAME=V ...] [--seed N] [--rtol 1e-4]
+        [--tokens 1,7,64] [--dim NAME=V ...] [--seed N] [--rtol R]
+        [--precision f32|bf16|f16]
     check_cuda_artifact.py MODEL.onnx --cuda-artifact MODEL_CUDA.so ...
 
 The second form checks an artifact built elsewhere (a GPU machine without
@@ -15,8 +16,11 @@ float64 reference only.
 
 Symbolic dims: the first one takes each --tokens value, --dim fixes others.
 Prints one line per case with the relative L2 errors; exits 1 when one is
-above --rtol (f32 kernels: the same arithmetic as the CPU path up to
-summation order).
+above --rtol (default by --precision: f32 1e-4, the same arithmetic as the
+CPU path up to summation order; bf16 2e-2 and f16 3e-3, tensor-core operands
+rounded once; see docs/CUDA.md). With --precision bf16/f16 and
+--moe-compile, the GPU's output is also compared with the CPU emulation of
+the same lowering (--gpu-lowering-on-cpu), rel-L2 <= 1e-3.
 """
 
 import argparse
@@ -56,6 +60,16 @@ def onnxruntime_reference(path, feeds):
         return None
 
 
+# rel-L2 tolerance per --precision: f32 differs from the references by the
+# summation order only; bf16/f16 round every product operand once (rows,
+# weights, activation): about 5e-3 / 6e-4 expected, 4x margin.
+RTOL = {"f32": 1e-4, "bf16": 2e-2, "f16": 3e-3}
+# The GPU against the CPU emulation of the same 16-bit lowering
+# (--gpu-lowering-on-cpu): the same roundings, only f32 summation order (and
+# the rare 16-bit rounding it flips) differ.
+EMULATION_RTOL = 1e-3
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model")
@@ -66,8 +80,13 @@ def main():
     ap.add_argument("--tokens", default="1,7,64")
     ap.add_argument("--dim", action="append", default=[])
     ap.add_argument("--seed", type=int, default=None)
-    ap.add_argument("--rtol", type=float, default=1e-4)
+    ap.add_argument("--rtol", type=float, default=None,
+                    help="default: the precision's tolerance (docs/CUDA.md)")
+    ap.add_argument("--precision", choices=sorted(RTOL), default="f32",
+                    help="the artifact's --precision (bf16/f16: tensor cores)")
     args = ap.parse_args()
+    if args.rtol is None:
+        args.rtol = RTOL[args.precision]
 
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
     rng = np.random.default_rng(seed)
@@ -78,16 +97,22 @@ def main():
     if not args.moe_compile and not args.cuda_artifact:
         ap.error("give --moe-compile or --cuda-artifact")
     with tempfile.TemporaryDirectory() as tmp:
-        cpu_session = None
+        cpu_session = emulation = None
+        precision = [f"--precision={args.precision}"]
         if args.cuda_artifact:
             gpu = args.cuda_artifact
         else:
             cpu_session = mc.InferenceSession(mc.compile(
                 args.model, os.path.join(tmp, "cpu.so"),
                 moe_compile=args.moe_compile))
+            if args.precision != "f32":
+                emulation = mc.InferenceSession(mc.compile(
+                    args.model, os.path.join(tmp, "emulation.so"),
+                    moe_compile=args.moe_compile,
+                    extra_args=["--gpu-lowering-on-cpu", *precision]))
             gpu = mc.compile(args.model, os.path.join(tmp, "cuda.so"),
                              target="cuda", moe_compile=args.moe_compile,
-                             extra_args=[f"--cuda-arch={args.arch}"])
+                             extra_args=[f"--cuda-arch={args.arch}", *precision])
         gpu_session = mc.InferenceSession(gpu)
         assert gpu_session.device_kind == "cuda", gpu_session.device_kind
         worst = 0.0
@@ -107,6 +132,11 @@ def main():
                 if ref is not None:
                     errors[name] = rel_l2(ours, ref)
             worst = max(worst, *errors.values())
+            if emulation:
+                e = rel_l2(ours, emulation.run(None, feeds)[0])
+                errors["cpu emulation"] = e
+                if e > EMULATION_RTOL:
+                    worst = max(worst, args.rtol * e / EMULATION_RTOL)
             print(f"  tokens {tokens}: " + ", ".join(
                 f"rel-L2 vs {k} {v:.2e}" for k, v in errors.items()))
     if worst > args.rtol:

@@ -18,7 +18,7 @@ tiled vector lowering with its fused activation epilogues.
 
 Usage: moe_numerics.py --moe-compile PATH --workdir DIR [--rank 2|3]
            [--tokens 1,7,64] [--seed N] [--tol 1e-4] [--hidden H] [--inter I]
-           [--compile-arg ARG ...]
+           [--compile-arg ARG ...] [--discrimination D]
 """
 
 import argparse
@@ -93,6 +93,10 @@ def main():
     ap.add_argument("--inter", type=int, default=24)
     ap.add_argument("--coverage", choices=("all", "per-variant"), default="all",
                     help="every combination, or one per activation variant")
+    ap.add_argument("--discrimination", type=float, default=None,
+                    help="also require rel-L2 >= this against the reference "
+                         "of a wrong expert assignment (router logits rolled "
+                         "by one expert): the tolerance is not trivially loose")
     args = ap.parse_args()
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
     print(f"seed {seed} (rerun with --seed {seed})")
@@ -120,6 +124,7 @@ def main():
                 m.SerializeToString(), providers=["CPUExecutionProvider"])
 
     worst = {s.name: [0.0, None] for s in specs}
+    closest_wrong = float("inf")
     failures = []
     for t in (int(v) for v in args.tokens.split(",")):
         x = rng.standard_normal(token_shape(t, args.rank, args.hidden)).astype(np.float32)
@@ -134,6 +139,14 @@ def main():
             worst[s.name][0] = max(worst[s.name][0], e_ref)
             if not e_ref <= args.tol:
                 failures.append(f"{s.name} T={t}: rel-L2 vs reference {e_ref:.3g}")
+            if args.discrimination is not None:
+                wrong = moe_reference(x, np.roll(r, 1, axis=1),
+                                      **s.reference_kwargs())
+                e_wrong = rel_l2(y, wrong)
+                closest_wrong = min(closest_wrong, e_wrong)
+                if not e_wrong >= args.discrimination:
+                    failures.append(f"{s.name} T={t}: rel-L2 vs a wrong expert "
+                                    f"assignment only {e_wrong:.3g}")
             if s.name in ort_sessions:
                 o = ort_sessions[s.name].run(None, {"input": x, "router_probs": r})[0]
                 e_ort = rel_l2(y, o)
@@ -148,6 +161,9 @@ def main():
         ort_text = f"{e_ort:.2e}" if e_ort is not None else "n/a (unsupported by onnxruntime CPU)"
         print(f"{'PASS' if ok else 'FAIL'} rank{args.rank} {s.name}: "
               f"ref {e_ref:.2e} ort {ort_text}")
+    if args.discrimination is not None:
+        print(f"closest wrong expert assignment: rel-L2 {closest_wrong:.2e} "
+              f"(required >= {args.discrimination})")
     for f in failures:
         print("FAILED:", f)
     print(f"{len(specs) - len({f.split()[0] for f in failures})}/{len(specs)} "

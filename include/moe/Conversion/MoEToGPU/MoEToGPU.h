@@ -19,7 +19,14 @@ namespace mlir::moe {
 
 #define GEN_PASS_DECL_MOEGPUHOISTCONSTANTS
 #define GEN_PASS_DECL_MOEGPUOFFLOAD
+#define GEN_PASS_DECL_MOEGPUNAMEKERNELS
+#define GEN_PASS_DECL_MOEGPUMAPWARPTILES
+#define GEN_PASS_DECL_MOEGPUPREPAREMMA
 #include "moe/Conversion/Passes.h.inc"
+
+/// Unit attribute of kernels whose contracts multiply bf16 operands (stored
+/// as f16 bits): moe-gpu-prepare-mma lowers their MMAs to bf16 nvvm.mma.sync.
+inline constexpr llvm::StringLiteral kMMABF16AttrName = "moe.mma_bf16";
 
 /// The module attribute listing the types of the hoisted constants, in
 /// argument order (after the model's inputs).

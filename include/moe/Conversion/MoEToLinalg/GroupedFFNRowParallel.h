@@ -23,6 +23,12 @@ namespace mlir::moe {
 /// are left for the reference lowering.
 void populateGroupedFFNToRowParallelPatterns(RewritePatternSet &patterns);
 
+/// The expert of each of `rowCount` ragged rows: the number of FFN experts
+/// whose rows end at or before it ([N] i32; `experts` for rows past the FFN
+/// experts). A reduction over the offsets, so it runs on the device.
+Value rowExperts(OpBuilder &b, Location loc, Value offsets, Value rowCount,
+                 int64_t experts);
+
 } // namespace mlir::moe
 
 #endif // MOE_CONVERSION_MOETOLINALG_GROUPEDFFNROWPARALLEL_H

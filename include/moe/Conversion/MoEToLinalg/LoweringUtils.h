@@ -76,6 +76,34 @@ Value indexDim(OpBuilder &b, Location loc, Value tensor, int64_t dim);
 /// null).
 Value selectExpert(OpBuilder &b, Location loc, Value stacked, Value expert);
 
+/// True when `expert` (i32) names one of the `numExperts` experts; other ids
+/// (-1 from dynamic k, or out of range) are skipped by dispatch.
+Value isValidExpert(OpBuilder &b, Location loc, Value expert,
+                    int64_t numExperts);
+
+/// The capacity `C = ceil(capacity_factor * T * k / num_experts)` as i32,
+/// evaluated left to right in f64 with the run-time T and k of `expertIds`.
+Value buildCapacity(OpBuilder &b, Location loc, Value expertIds,
+                    double capacityFactor, int64_t numExperts);
+
+/// A row weight as the rows' element type `type`. f16 and bf16 have the same
+/// width, so neither extf nor truncf converts one into the other: such a
+/// weight goes through f32.
+Value castWeight(OpBuilder &b, Location loc, Value weight, Type type);
+
+/// The type routing computes in: f32 for f16 and bf16 logits (softmax sums
+/// and near-ties would otherwise lose too much precision), else the logits'.
+Type routingComputeType(Type elemType);
+
+/// -inf of the float type `type`.
+Value negInfConstant(OpBuilder &b, Location loc, Type type);
+
+/// NaN selection keys count as -inf so that selection stays deterministic.
+Value nanToNegInf(OpBuilder &b, Location loc, Value x);
+
+/// The logistic sigmoid 1 / (1 + exp(-x)) of a scalar.
+Value logisticSigmoid(OpBuilder &b, Location loc, Value x);
+
 } // namespace mlir::moe
 
 #endif // MOE_CONVERSION_MOETOLINALG_LOWERINGUTILS_H

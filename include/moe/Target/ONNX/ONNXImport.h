@@ -24,7 +24,16 @@ struct ONNXImportOptions {
   std::string functionName = "main_graph";
   /// Run ONNX shape inference (only for opsets the ONNX library knows).
   bool runShapeInference = true;
+  /// External weights (moe-compile --external-weights): every initializer
+  /// of at least this many bytes becomes a trailing argument of the
+  /// function, after the graph inputs, with `onnx.name` = the initializer's
+  /// name and the unit attribute kWeightArgAttrName; its data is not read.
+  /// -1: every initializer is a constant.
+  int64_t externalWeightMinBytes = -1;
 };
+
+/// Argument attribute of an initializer imported as an argument.
+inline constexpr const char *kWeightArgAttrName = "moe.weight";
 
 /// Imports the model held in `bytes`; `path` names it in diagnostics and
 /// locates external weight files. Returns null after emitting an error.

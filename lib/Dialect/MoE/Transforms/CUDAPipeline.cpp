@@ -39,6 +39,22 @@ static std::string toolkitPath(const moe::MoECUDAPipelineOptions &options) {
   return "/usr/local/cuda";
 }
 
+/// Whether `chip` (sm_XY) has the m16n8k16 bf16/f16 MMA: sm_80 and newer.
+bool mlir::moe::hasTensorCoreMMA(StringRef chip) {
+  unsigned version = 0;
+  return chip.consume_front("sm_") &&
+         !chip.take_while(llvm::isDigit).getAsInteger(10, version) &&
+         version >= 80;
+}
+
+/// The warp contracts of the outlined kernels as nvgpu.mma.sync (and bf16
+/// ones as nvvm.mma.sync): see moe-gpu-prepare-mma.
+static void addWarpMMALowering(OpPassManager &pm) {
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(moe::createMoEGPUPrepareMMA());
+  kernels.addPass(createCanonicalizerPass());
+}
+
 /// Outlined kernels to NVVM and a binary for `options.chip`; host code to
 /// the LLVM dialect, calling the mgpu* runtime functions (the order of
 /// upstream's gpu-lower-to-nvvm-pipeline, with the toolkit made explicit).
@@ -77,11 +93,21 @@ static void addKernelCompilation(OpPassManager &pm,
   pm.addPass(createCSEPass());
 }
 
-void mlir::moe::buildMoEGPUTensorPipeline(OpPassManager &pm) {
+void mlir::moe::buildMoEGPUTensorPipeline(OpPassManager &pm,
+                                          StringRef precision) {
   pm.addPass(createMoEDecomposeLayer());
+  // Expert FFNs on tensor cores where 16-bit operands are asked for (or the
+  // model is 16-bit); empty `precision`: never (GPUs without m16n8k16).
+  if (!precision.empty()) {
+    ConvertMoEGroupedFFNToMMAOptions mma;
+    mma.precision = precision.str();
+    pm.addPass(createConvertMoEGroupedFFNToMMA(mma));
+  }
   // Expert FFNs parallel over all rows; every other moe op (and what the
   // row-parallel lowering leaves) takes the reference lowering.
   pm.addPass(createConvertMoEGroupedFFNToRowParallel());
+  // Routing, dispatch, permute and combine as grid kernels.
+  pm.addPass(createConvertMoERoutingToDevice());
   pm.addPass(createConvertMoEToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -89,11 +115,18 @@ void mlir::moe::buildMoEGPUTensorPipeline(OpPassManager &pm) {
 
 void mlir::moe::buildMoECUDAToLLVMPipeline(
     OpPassManager &pm, const MoECUDAPipelineOptions &options) {
-  buildMoEGPUTensorPipeline(pm);
+  buildMoEGPUTensorPipeline(
+      pm, hasTensorCoreMMA(options.chip) ? StringRef(options.precision) : "");
   addMoEBufferizationPasses(pm);
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createMoEGPUHoistConstants());
   pm.addPass(createCanonicalizerPass());
+  // The warp GEMMs: one warp per tile, before the one-thread-per-iteration
+  // mapping of every other parallel loop.
+  pm.addNestedPass<func::FuncOp>(createMoEGPUMapWarpTiles());
+  // Routing's per-token loop (an scf.forall without mapping; after the
+  // warp-mapped ones are kernels) is a parallel loop like the rest.
+  pm.addPass(createForallToParallelLoopPass());
   // Each parallel loop: blocks of kThreadsPerBlock iterations of its first
   // dimension (one thread each), the other dimensions across blocks.
   pm.addNestedPass<func::FuncOp>(
@@ -109,10 +142,16 @@ void mlir::moe::buildMoECUDAToLLVMPipeline(
   pm.addNestedPass<func::FuncOp>(createMoEGPUOffload(leftovers));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Kernels named after what they do (outlining would say main_graph_kernel).
+  pm.addPass(createMoEGPUNameKernels());
+  // Constants into the kernels (the warp MMAs need their accumulator
+  // constants and loop bounds there, not as kernel arguments).
+  pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
   // Device allocations lower to runtime calls only in async form: outline
   // first, then chain the host's gpu ops with tokens.
   pm.addPass(createGpuKernelOutliningPass());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+  addWarpMMALowering(pm);
 
   addKernelCompilation(pm, options);
   // Host code still in other dialects (deallocation's pointer checks).

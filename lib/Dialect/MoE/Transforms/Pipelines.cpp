@@ -43,14 +43,22 @@ static void addBufferizationToLoops(OpPassManager &pm) {
 }
 
 /// Tensor-level IR of upstream dialects to the LLVM dialect with sequential
-/// loops (no vectors, no threads).
-static void addLoopsToLLVM(OpPassManager &pm) {
+/// loops (no threads). `warpTiles`: the warp GEMMs of the tensor-core
+/// lowering run each warp tile in turn, their warp-level vector ops on one
+/// CPU thread (the same IR the GPU distributes over a warp's lanes).
+static void addLoopsToLLVM(OpPassManager &pm, bool warpTiles = false) {
   addBufferizationToLoops(pm);
+  if (warpTiles) {
+    pm.addPass(createForallToForLoopPass());
+    pm.addPass(createConvertVectorToSCFPass());
+  }
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   // erf/tanh have no LLVM intrinsic: call libm.
   pm.addPass(createConvertMathToLibmPass());
+  if (warpTiles)
+    pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
@@ -60,9 +68,10 @@ void mlir::moe::buildMoEReferenceToLLVMPipeline(OpPassManager &pm) {
   addLoopsToLLVM(pm);
 }
 
-void mlir::moe::buildMoEGPUOnCPUToLLVMPipeline(OpPassManager &pm) {
-  moe::buildMoEGPUTensorPipeline(pm);
-  addLoopsToLLVM(pm);
+void mlir::moe::buildMoEGPUOnCPUToLLVMPipeline(OpPassManager &pm,
+                                               StringRef precision) {
+  moe::buildMoEGPUTensorPipeline(pm, precision);
+  addLoopsToLLVM(pm, /*warpTiles=*/true);
 }
 
 void mlir::moe::buildMoECPUPipeline(OpPassManager &pm) {
@@ -132,13 +141,14 @@ void mlir::moe::registerMoEPipelines() {
   PassPipelineRegistration<>(
       "moe-gpu",
       "Decompose moe layers; grouped_ffn as products parallel over all rows, "
-      "the rest with the reference lowering (tensor level)",
-      buildMoEGPUTensorPipeline);
+      "routing, dispatch, permute and combine as grid-parallel loops, the "
+      "rest with the reference lowering (tensor level)",
+      [](OpPassManager &pm) { buildMoEGPUTensorPipeline(pm); });
   PassPipelineRegistration<>(
       "moe-gpu-on-cpu-to-llvm",
       "moe-gpu lowered for the CPU with sequential loops: the numerics of "
       "CUDA artifacts, for tests without a GPU",
-      buildMoEGPUOnCPUToLLVMPipeline);
+      [](OpPassManager &pm) { buildMoEGPUOnCPUToLLVMPipeline(pm); });
   PassPipelineRegistration<MoECUDAPipelineOptions>(
       "moe-cuda-to-llvm",
       "moe-gpu, bufferisation, then everything on the GPU: kernels "

@@ -33,12 +33,21 @@ void buildMoECPUToLLVMPipeline(OpPassManager &pm);
 void addMoEBufferizationPasses(OpPassManager &pm);
 
 /// moe-gpu: decompose layers, lower moe.grouped_ffn to products parallel
-/// over all rows (convert-moe-grouped-ffn-to-row-parallel) and every other
-/// moe op with the reference lowering; tensor level, the first stage of
+/// over all rows (convert-moe-grouped-ffn-to-row-parallel), routing,
+/// dispatch, permute and combine to grid-parallel loops
+/// (convert-moe-routing-to-device) and every other moe op with the
+/// reference lowering; tensor level, the first stage of
 /// moe-cuda-to-llvm. moe-gpu-on-cpu-to-llvm runs it on the CPU (a test
 /// pipeline: its numerics are those of the CUDA artifacts).
-void buildMoEGPUTensorPipeline(OpPassManager &pm);
-void buildMoEGPUOnCPUToLLVMPipeline(OpPassManager &pm);
+/// `precision` (bf16, f16, f32) picks convert-moe-grouped-ffn-to-mma's
+/// operand type for the expert FFNs (f32: only 16-bit models take it);
+/// empty leaves them all to the row-parallel lowering.
+void buildMoEGPUTensorPipeline(OpPassManager &pm, StringRef precision = "f32");
+void buildMoEGPUOnCPUToLLVMPipeline(OpPassManager &pm,
+                                    StringRef precision = "f32");
+
+/// Whether GPU architecture `chip` (sm_XY) has the bf16/f16 m16n8k16 MMA.
+bool hasTensorCoreMMA(StringRef chip);
 
 /// Options of the CUDA pipeline.
 struct MoECUDAPipelineOptions
@@ -59,6 +68,11 @@ struct MoECUDAPipelineOptions
       llvm::cl::desc("CUDA toolkit with ptxas (default: $CUDA_HOME, "
                      "$CUDA_PATH, else /usr/local/cuda)"),
       llvm::cl::init("")};
+  PassOptions::Option<std::string> precision{
+      *this, "precision",
+      llvm::cl::desc("Expert FFN operands: f32 (CUDA cores), bf16 or f16 "
+                     "(tensor cores, f32 accumulation; sm_80+)"),
+      llvm::cl::init("f32")};
 };
 
 /// moe-cuda-to-llvm: moe-gpu at tensor level, bufferisation,

@@ -1,0 +1,46 @@
+// RUN: moe-opt %s --pass-pipeline='builtin.module(func.func(moe-gpu-map-warp-tiles))' --split-input-file --verify-diagnostics | FileCheck %s --enable-var-scope
+
+// A warp-tile forall becomes a kernel of one 32-thread block per tile whose
+// block id is the tile; other foralls stay.
+
+// CHECK-LABEL: func.func @tiles(
+// CHECK-SAME: %[[OUT:.*]]: memref<?x8xf32>, %[[N:.*]]: index
+func.func @tiles(%out: memref<?x8xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c16 = arith.constant 16 : index
+  %zero = arith.constant dense<0.0> : vector<16x8xf32>
+  // CHECK-DAG: %[[ONE:.*]] = arith.constant 1 : index
+  // CHECK-DAG: %[[WARP:.*]] = arith.constant 32 : index
+  // CHECK: gpu.launch blocks(%[[T:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[N]], %{{.*}} = %[[ONE]], %{{.*}} = %[[ONE]]) threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[WARP]], %{{.*}} = %[[ONE]], %{{.*}} = %[[ONE]])
+  // CHECK: %[[ROW:.*]] = arith.muli %[[T]]
+  // CHECK: vector.transfer_write %{{.*}}, %[[OUT]][%[[ROW]], %{{.*}}]
+  // CHECK: gpu.terminator
+  // CHECK-NOT: scf.forall
+  scf.forall (%t) in (%n) {
+    %row = arith.muli %t, %c16 : index
+    vector.transfer_write %zero, %out[%row, %c0] {in_bounds = [true, true]} : vector<16x8xf32>, memref<?x8xf32>
+  } {mapping = [#gpu.warp<x>]}
+  return
+}
+
+// CHECK-LABEL: func.func @other_mapping(
+func.func @other_mapping(%out: memref<?xf32>, %n: index) {
+  %zero = arith.constant 0.0 : f32
+  // CHECK-NOT: gpu.launch
+  // CHECK: scf.forall
+  scf.forall (%i) in (%n) {
+    memref.store %zero, %out[%i] : memref<?xf32>
+  } {mapping = [#gpu.thread<x>]}
+  return
+}
+
+// -----
+
+func.func @not_normalized(%out: memref<?xf32>, %n: index) {
+  %zero = arith.constant 0.0 : f32
+  // expected-error @below {{moe-gpu-map-warp-tiles: expected a normalized scf.forall}}
+  scf.forall (%i) = (1) to (%n) step (2) {
+    memref.store %zero, %out[%i] : memref<?xf32>
+  } {mapping = [#gpu.warp<x>]}
+  return
+}
