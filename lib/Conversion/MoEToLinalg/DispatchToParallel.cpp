@@ -13,7 +13,6 @@
 #include "moe/Conversion/MoEToLinalg/LoweringUtils.h"
 #include "moe/Dialect/MoE/IR/MoE.h"
 
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::moe {
 #define GEN_PASS_DEF_CONVERTMOEDISPATCHTOPARALLEL
@@ -252,10 +251,7 @@ struct ConvertMoEDispatchToParallelPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateDispatchToParallelPatterns(patterns);
-    GreedyRewriteConfig config;
-    config.setStrictness(GreedyRewriteStrictness::ExistingOps);
-    if (failed(
-            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
+    if (failed(rewriteExistingOps(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };

@@ -16,7 +16,6 @@
 #include "moe/Dialect/MoE/IR/MoE.h"
 
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::moe {
 #define GEN_PASS_DEF_CONVERTMOEGROUPEDFFNTOROWPARALLEL
@@ -197,10 +196,7 @@ struct ConvertMoEGroupedFFNToRowParallelPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateGroupedFFNToRowParallelPatterns(patterns);
-    GreedyRewriteConfig config;
-    config.setStrictness(GreedyRewriteStrictness::ExistingOps);
-    if (failed(
-            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
+    if (failed(rewriteExistingOps(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };

@@ -19,6 +19,7 @@
 #include "MMATileSchedule.h"
 #include "WarpGemm.h"
 
+#include "moe/Conversion/KernelName.h"
 #include "moe/Conversion/MoEToLinalg/Activations.h"
 #include "moe/Conversion/MoEToLinalg/GroupedFFNRowParallel.h"
 #include "moe/Conversion/MoEToLinalg/LoweringUtils.h"
@@ -26,7 +27,6 @@
 
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::moe {
 #define GEN_PASS_DEF_CONVERTMOEGROUPEDFFNTOMMA
@@ -167,7 +167,7 @@ struct MMAGroupedFFN : OpRewritePattern<GroupedFFNOp> {
     // The rows in the padded layout, as operands (zero padding).
     Value sources = paddedSourceRows(rewriter, loc, schedule);
     Value a = indexedTensor(
-        rewriter, loc, padded, hidden, storage,
+        rewriter, kernelLoc(loc, "moe_mma_gather"), padded, hidden, storage,
         [&](OpBuilder &b, Location loc, Value p, Value k) -> Value {
           Value source = tensor::ExtractOp::create(b, loc, sources, p);
           Value valid = arith::CmpIOp::create(
@@ -181,20 +181,20 @@ struct MMAGroupedFFN : OpRewritePattern<GroupedFFNOp> {
           return toOperandStorage(b, loc, x, operandType);
         });
 
-    auto gemm = [&](Value lhs, Value w) {
-      return warpGemm(rewriter, loc, schedule, lhs,
+    auto gemm = [&](Value lhs, Value w, StringRef kernel) {
+      return warpGemm(rewriter, kernelLoc(loc, kernel), schedule, lhs,
                       weightOperands(rewriter, loc, w, operandType),
                       operandType);
     };
-    Value h1 = gemm(a, op.getFc1Weights());
-    Value h3 = fc3 ? gemm(a, fc3) : Value();
+    Value h1 = gemm(a, op.getFc1Weights(), "moe_mma_fc1");
+    Value h3 = fc3 ? gemm(a, fc3, "moe_mma_fc3") : Value();
 
     // The epilogue of fc1/fc3: the reference lowering's bias, activation and
     // gating, as the fc2 operand.
     ActivationConfigAttr act = op.getActivation();
     Value bias1 = op.getFc1Bias(), bias3 = op.getFc3Bias();
     Value a2 = indexedTensor(
-        rewriter, loc, padded, inter, storage,
+        rewriter, kernelLoc(loc, "moe_mma_activation"), padded, inter, storage,
         [&](OpBuilder &b, Location loc, Value p, Value i) -> Value {
           Value t = arith::DivUIOp::create(b, loc, p,
                                            indexConstant(b, loc, kTileRows));
@@ -230,7 +230,7 @@ struct MMAGroupedFFN : OpRewritePattern<GroupedFFNOp> {
             y = arith::MulFOp::create(b, loc, y, biased(h3, bias3, i));
           return toOperandStorage(b, loc, y, operandType);
         });
-    Value y = gemm(a2, op.getFc2Weights());
+    Value y = gemm(a2, op.getFc2Weights(), "moe_mma_fc2");
 
     // Back to the ragged layout with fc2's bias; rows past the FFN experts
     // (special experts, padding) are zero.
@@ -238,7 +238,7 @@ struct MMAGroupedFFN : OpRewritePattern<GroupedFFNOp> {
         rowExperts(rewriter, loc, op.getOffsets(), rowCount, experts);
     Value bias2 = op.getFc2Bias();
     Value result = indexedTensor(
-        rewriter, loc, rowCount, hidden, f32,
+        rewriter, kernelLoc(loc, "moe_mma_unpad"), rowCount, hidden, f32,
         [&](OpBuilder &b, Location loc, Value r, Value c) -> Value {
           Value expert = tensor::ExtractOp::create(b, loc, rowExpert, r);
           Value e = clampedExpertIndex(b, loc, expert, experts);
@@ -280,10 +280,7 @@ struct ConvertMoEGroupedFFNToMMAPass
     }
     RewritePatternSet patterns(&getContext());
     populateGroupedFFNToMMAPatterns(patterns, precision);
-    GreedyRewriteConfig config;
-    config.setStrictness(GreedyRewriteStrictness::ExistingOps);
-    if (failed(
-            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
+    if (failed(rewriteExistingOps(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };

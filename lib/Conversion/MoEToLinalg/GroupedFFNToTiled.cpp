@@ -329,16 +329,12 @@ struct ConvertMoEGroupedFFNToTiledPass
     options.rowSlabBytes = rowSlabBytes;
     // Only the moe ops are rewritten: nothing else is touched. The fused
     // combines first, so that their grouped_ffn is not lowered alone.
-    GreedyRewriteConfig config;
-    config.setStrictness(GreedyRewriteStrictness::ExistingOps);
     RewritePatternSet fused(&getContext());
     fused.add<TiledExpertsCombine>(&getContext(), options);
     RewritePatternSet patterns(&getContext());
     populateGroupedFFNToTiledPatterns(patterns, options);
-    if (failed(
-            applyPatternsGreedily(getOperation(), std::move(fused), config)) ||
-        failed(
-            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
+    if (failed(rewriteExistingOps(getOperation(), std::move(fused))) ||
+        failed(rewriteExistingOps(getOperation(), std::move(patterns))))
       return signalPassFailure();
     if (approximateMath && failed(approximateVectorMath()))
       signalPassFailure();

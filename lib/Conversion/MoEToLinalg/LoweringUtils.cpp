@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <limits>
 
@@ -230,4 +231,11 @@ Value mlir::moe::logisticSigmoid(OpBuilder &b, Location loc, Value x) {
   Value expNeg = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
   return arith::DivFOp::create(b, loc, one,
                                arith::AddFOp::create(b, loc, one, expNeg));
+}
+
+LogicalResult moe::rewriteExistingOps(Operation *root,
+                                      RewritePatternSet &&patterns) {
+  GreedyRewriteConfig config;
+  config.setStrictness(GreedyRewriteStrictness::ExistingOps);
+  return applyPatternsGreedily(root, std::move(patterns), config);
 }

@@ -4,6 +4,7 @@
 #define MOE_CONVERSION_MOETOLINALG_LOWERINGUTILS_H
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/Value.h"
 
 namespace mlir::moe {
@@ -103,6 +104,11 @@ Value nanToNegInf(OpBuilder &b, Location loc, Value x);
 
 /// The logistic sigmoid 1 / (1 + exp(-x)) of a scalar.
 Value logisticSigmoid(OpBuilder &b, Location loc, Value x);
+
+/// Applies `patterns` greedily to the ops that exist under `root` now, not
+/// to the ops they create: the lowering passes rewrite moe ops only and
+/// leave everything else (including what they emit) to later passes.
+LogicalResult rewriteExistingOps(Operation *root, RewritePatternSet &&patterns);
 
 } // namespace mlir::moe
 
