@@ -33,12 +33,25 @@ static llvm::cl::opt<std::string> precision(
                    "accumulation, sm_80 or newer)"),
     llvm::cl::init("f32"));
 
-/// Checks --precision against the target; emits the error on `module`.
-static LogicalResult checkPrecision(ModuleOp module,
-                                    const moe::compile::CompileTarget &target) {
+static llvm::cl::opt<std::string> ompSchedule(
+    "omp-schedule",
+    llvm::cl::desc("CPU target: OpenMP schedule of the parallel tile loops: "
+                   "static (default), guided or dynamic (rebalance a "
+                   "descheduled thread's tiles, at a cost per chunk)"),
+    llvm::cl::init("static"));
+
+/// Checks --omp-schedule and --precision (against the target); emits the
+/// error on `module`.
+static LogicalResult
+checkCompileOptions(ModuleOp module,
+                    const moe::compile::CompileTarget &target) {
   if (precision != "f32" && precision != "bf16" && precision != "f16")
     return module.emitError() << "unsupported --precision '" << precision
                               << "' (expected f32, bf16 or f16)";
+  if (ompSchedule != "static" && ompSchedule != "guided" &&
+      ompSchedule != "dynamic")
+    return module.emitError() << "unsupported --omp-schedule '" << ompSchedule
+                              << "' (expected static, guided or dynamic)";
   if (precision == "f32")
     return success();
   if (!target.cuda && !useGPULoweringOnCPU)
@@ -57,8 +70,11 @@ void mlir::moe::compile::buildCPUCompilePipeline(OpPassManager &pm) {
     buildMoEReferenceToLLVMPipeline(pm);
   else if (useGPULoweringOnCPU)
     buildMoEGPUOnCPUToLLVMPipeline(pm, precision);
-  else
-    buildMoECPUToLLVMPipeline(pm);
+  else {
+    MoECPUPipelineOptions options;
+    options.ompSchedule = ompSchedule;
+    buildMoECPUToLLVMPipeline(pm, options);
+  }
 }
 
 LogicalResult
@@ -73,7 +89,7 @@ mlir::moe::compile::lowerToLLVMDialect(ModuleOp module,
   entry->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
                  UnitAttr::get(module.getContext()));
 
-  if (failed(checkPrecision(module, target)))
+  if (failed(checkCompileOptions(module, target)))
     return failure();
 
   PassManager pm(module.getContext());

@@ -8,9 +8,9 @@
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
-#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -87,15 +87,21 @@ void mlir::moe::buildMoECPUPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void mlir::moe::buildMoECPUToLLVMPipeline(OpPassManager &pm) {
+void mlir::moe::buildMoECPUToLLVMPipeline(
+    OpPassManager &pm, const MoECPUPipelineOptions &options) {
   buildMoECPUPipeline(pm);
   addBufferizationToLoops(pm);
   // The tile loops: scf.forall -> scf.parallel -> OpenMP parallel loops
   // (threads from libomp; moe_set_num_threads sets their number).
   pm.addPass(createForallToParallelLoopPass());
   pm.addPass(createConvertSCFToOpenMPPass());
-  // Guided: a descheduled thread's remaining tiles go to the other threads.
-  pm.addPass(createMoESetOMPSchedule());
+  // Static by default: guided/dynamic rebalance a descheduled thread's
+  // tiles, but libomp's dispatch per chunk cost 6-14 % at T=1 and did not
+  // pay at T=64/512 on a quiet machine (docs/performance.md).
+  MoESetOMPScheduleOptions schedule;
+  schedule.kind = options.ompSchedule;
+  schedule.chunk = options.ompSchedule == "static" ? 0 : 16;
+  pm.addPass(createMoESetOMPSchedule(schedule));
   // scf-to-openmp wraps loop bodies in memref.alloca_scope, which scf-to-cf
   // cannot split into blocks; canonicalisation inlines the scopes that hold
   // no alloca (ours).
@@ -124,7 +130,7 @@ void mlir::moe::registerMoEPipelines() {
       "Decompose moe layers; grouped_ffn with the tiled vector lowering, "
       "the rest with the reference lowering (tensor level)",
       buildMoECPUPipeline);
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<MoECPUPipelineOptions>(
       "moe-cpu-to-llvm",
       "moe-cpu, then bufferise and lower (vector ops included) to the LLVM "
       "dialect: the optimising CPU pipeline of moe-compile",

@@ -23,9 +23,21 @@ void buildMoEReferenceToLLVMPipeline(OpPassManager &pm);
 /// unsupported grouped_ffns) with the reference lowering; tensor level.
 void buildMoECPUPipeline(OpPassManager &pm);
 
+/// Options of moe-cpu-to-llvm.
+struct MoECPUPipelineOptions
+    : public PassPipelineOptions<MoECPUPipelineOptions> {
+  PassOptions::Option<std::string> ompSchedule{
+      *this, "omp-schedule",
+      llvm::cl::desc("Schedule of the parallel tile loops: static (libomp's "
+                     "one block per thread), guided or dynamic (chunks of "
+                     ">= 16 tiles)"),
+      llvm::cl::init("static")};
+};
+
 /// moe-cpu-to-llvm: moe-cpu, then bufferisation and lowering (vector ops
 /// included) to the LLVM dialect. moe-compile's default CPU pipeline.
-void buildMoECPUToLLVMPipeline(OpPassManager &pm);
+void buildMoECPUToLLVMPipeline(OpPassManager &pm,
+                               const MoECPUPipelineOptions &options = {});
 
 /// One-shot bufferisation with identity layouts at function boundaries (the
 /// C interface), ownership-based deallocation lowered to memref ops: the
