@@ -17,6 +17,7 @@ FFNs; `--hidden 32 --inter 48` (multiples of the vector width) take the
 tiled vector lowering with its fused activation epilogues.
 
 Usage: moe_numerics.py --moe-compile PATH --workdir DIR [--rank 2|3]
+           [--model-only (write the model, compile nothing)]
            [--tokens 1,7,64] [--seed N] [--tol 1e-4] [--hidden H] [--inter I]
            [--compile-arg ARG ...] [--discrimination D]
 """
@@ -81,7 +82,10 @@ def token_shape(t, rank, hidden):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--moe-compile", required=True)
+    ap.add_argument("--moe-compile")
+    ap.add_argument("--model-only", action="store_true",
+                    help="write matrix<rank>.onnx into --workdir and stop "
+                         "(for compile-only tests, e.g. CUDA artifacts)")
     ap.add_argument("--compile-arg", action="append", default=[],
                     help="extra moe-compile argument (repeatable)")
     ap.add_argument("--workdir", required=True)
@@ -98,6 +102,8 @@ def main():
                          "of a wrong expert assignment (router logits rolled "
                          "by one expert): the tolerance is not trivially loose")
     args = ap.parse_args()
+    if not args.model_only and not args.moe_compile:
+        ap.error("--moe-compile is required unless --model-only")
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
     print(f"seed {seed} (rerun with --seed {seed})")
     rng = np.random.default_rng(seed)
@@ -110,6 +116,9 @@ def main():
     model = models.multi_moe_model(specs, rank3=args.rank == 3,
                                    name=f"moe_matrix_rank{args.rank}")
     path = models.save(model, os.path.join(args.workdir, f"matrix{args.rank}.onnx"))
+    if args.model_only:
+        print(f"wrote {len(specs)} MoE nodes to {path}")
+        return
     start = time.time()
     lib = mc.compile(path, moe_compile=args.moe_compile,
                      extra_args=args.compile_arg)
