@@ -3,7 +3,8 @@
 // The warp GEMMs' tile loops are written for a whole warp per iteration
 // (their vector ops are warp-level MMAs), which upstream's parallel-loop
 // mapping (one thread per iteration) cannot express: each becomes a kernel
-// with one block of 32 threads per tile.
+// with one block of 32 threads per tile, the forall's dimensions mapped to
+// #gpu.warp<x|y|z> becoming the grid's x, y and z.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,11 +27,24 @@ namespace {
 
 constexpr int64_t kWarpSize = 32;
 
-bool isWarpTileLoop(scf::ForallOp forall) {
+/// The grid dimension (0: x, 1: y, 2: z) of each of `forall`'s dimensions
+/// when all are mapped to distinct warp ids; nullopt otherwise.
+std::optional<SmallVector<int64_t>> warpGridDims(scf::ForallOp forall) {
   std::optional<ArrayAttr> mapping = forall.getMapping();
-  return mapping && mapping->size() == 1 &&
-         isa<gpu::GPUWarpMappingAttr>((*mapping)[0]) &&
-         forall.getRank() == 1 && forall.getOutputs().empty();
+  if (!mapping || mapping->size() != size_t(forall.getRank()) ||
+      !forall.getOutputs().empty())
+    return std::nullopt;
+  SmallVector<int64_t> dims;
+  for (Attribute attr : *mapping) {
+    auto warp = dyn_cast<gpu::GPUWarpMappingAttr>(attr);
+    if (!warp || warp.getWarp() > gpu::MappingId::DimZ)
+      return std::nullopt;
+    int64_t dim = int64_t(warp.getWarp()) - int64_t(gpu::MappingId::DimX);
+    if (llvm::is_contained(dims, dim))
+      return std::nullopt;
+    dims.push_back(dim);
+  }
+  return dims;
 }
 
 LogicalResult mapToKernel(scf::ForallOp forall) {
@@ -41,14 +55,19 @@ LogicalResult mapToKernel(scf::ForallOp forall) {
   Location loc = forall.getLoc();
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value warp = arith::ConstantIndexOp::create(b, loc, kWarpSize);
-  Value tiles = getValueOrCreateConstantIndexOp(
-      b, loc, forall.getMixedUpperBound()[0]);
-  auto launch =
-      gpu::LaunchOp::create(b, loc, tiles, one, one, warp, one, one);
+  SmallVector<int64_t> dims = *warpGridDims(forall);
+  SmallVector<Value> grid(3, one);
+  for (auto [i, bound] : llvm::enumerate(forall.getMixedUpperBound()))
+    grid[dims[i]] = getValueOrCreateConstantIndexOp(b, loc, bound);
+  auto launch = gpu::LaunchOp::create(b, loc, grid[0], grid[1], grid[2], warp,
+                                      one, one);
   Block &body = launch.getBody().front();
   b.setInsertionPointToStart(&body);
+  gpu::KernelDim3 blockIds = launch.getBlockIds();
+  Value blockId[3] = {blockIds.x, blockIds.y, blockIds.z};
   IRMapping mapping;
-  mapping.map(forall.getInductionVar(0), launch.getBlockIds().x);
+  for (auto [i, dim] : llvm::enumerate(dims))
+    mapping.map(forall.getInductionVar(i), blockId[dim]);
   for (Operation &op : forall.getBody()->without_terminator())
     b.clone(op, mapping);
   gpu::TerminatorOp::create(b, loc);
@@ -61,7 +80,7 @@ struct MoEGPUMapWarpTilesPass
   void runOnOperation() override {
     SmallVector<scf::ForallOp> loops;
     getOperation().walk([&](scf::ForallOp forall) {
-      if (isWarpTileLoop(forall) && !forall->getParentOfType<gpu::LaunchOp>())
+      if (warpGridDims(forall) && !forall->getParentOfType<gpu::LaunchOp>())
         loops.push_back(forall);
     });
     for (scf::ForallOp forall : loops)
