@@ -4,10 +4,13 @@
 // NonZero, TopK, Range, Tile.
 //
 // Gathers are `linalg.generic` ops that read the data with `tensor.extract`
-// at indices computed in the body. Scatters, NonZero and TopK are sequential
-// `scf.for` nests over `tensor.extract`/`tensor.insert`: deterministic
-// (later updates win), and simple to lower. Negative indices wrap once
-// (i + dim); indices out of range are undefined in ONNX and are not checked.
+// at indices computed in the body. NonZero is a sequential `scf.for` nest
+// over `tensor.extract`/`tensor.insert`. Scatters and TopK are parallel
+// (`scf.forall`) over the lines that never meet and sequential where they
+// may: the updates of one element in order (later updates win,
+// deterministic), TopK's k selections one after the other. Negative indices
+// wrap once (i + dim); indices out of range are undefined in ONNX and are not
+// checked.
 //
 //===----------------------------------------------------------------------===//
 
@@ -100,6 +103,48 @@ loopNest(OpBuilder &b, Location loc, ValueRange ubs, ValueRange iterArgs,
   SmallVector<Value> lbs(ubs.size(), indexConst(b, loc, 0));
   SmallVector<Value> steps(ubs.size(), indexConst(b, loc, 1));
   return scf::buildLoopNest(b, loc, lbs, ubs, steps, iterArgs, body);
+}
+
+/// An scf.forall with one iteration per line of `outs` (all of one rank):
+/// the dimensions `lineDims` take the iteration's indices (their counts:
+/// `counts`), the others are whole. Each iteration owns its line's slice of
+/// every output (sizes 1 at `lineDims`), which `body` gets and returns
+/// updated (same rank: the line's own dimensions at index 0). Lines run in
+/// parallel on the CPU and the GPU; what a line does stays in order.
+static SmallVector<Value>
+parallelOverLines(OpBuilder &b, Location loc, ValueRange outs,
+                  ArrayRef<int64_t> lineDims, ArrayRef<OpFoldResult> counts,
+                  function_ref<SmallVector<Value>(OpBuilder &, Location,
+                                                  ValueRange, ValueRange)>
+                      body) {
+  int64_t rank = rankedType(outs[0]).getRank();
+  auto forall = scf::ForallOp::create(
+      b, loc, counts, outs, /*mapping=*/std::nullopt,
+      [&](OpBuilder &fb, Location floc, ValueRange args) {
+        ValueRange ivs = args.take_front(counts.size());
+        ValueRange shared = args.take_back(outs.size());
+        SmallVector<OpFoldResult> offsets(rank, fb.getIndexAttr(0));
+        for (auto [dim, iv] : llvm::zip(lineDims, ivs))
+          offsets[dim] = iv;
+        SmallVector<OpFoldResult> strides(rank, fb.getIndexAttr(1));
+        SmallVector<SmallVector<OpFoldResult>> sizes;
+        SmallVector<Value> slices;
+        for (Value out : shared) {
+          SmallVector<OpFoldResult> outSizes = tensorSizes(fb, floc, out);
+          for (int64_t dim : lineDims)
+            outSizes[dim] = fb.getIndexAttr(1);
+          slices.push_back(tensor::ExtractSliceOp::create(
+              fb, floc, out, offsets, outSizes, strides));
+          sizes.push_back(std::move(outSizes));
+        }
+        SmallVector<Value> updated = body(fb, floc, ivs, slices);
+        auto terminator = scf::InParallelOp::create(fb, floc);
+        fb.setInsertionPointToStart(terminator.getBody());
+        for (auto [i, out] : llvm::enumerate(shared))
+          tensor::ParallelInsertSliceOp::create(fb, floc, updated[i], out,
+                                                offsets, sizes[i], strides);
+      });
+  return SmallVector<Value>(forall.getResults());
 }
 
 //===----------------------------------------------------------------------===//
@@ -426,22 +471,62 @@ static LogicalResult convertScatterElements(NodeContext &ctx) {
   Value target = asSignless(b, loc, data);
   Value source = asSignless(b, loc, updates);
   Value dim = indexValue(b, loc, tensorSizes(b, loc, data)[*axis]);
-  scf::LoopNest nest = loopNest(
-      b, loc, sizeValues(b, loc, indices), ValueRange{target},
-      [&](OpBuilder &nb, Location nloc, ValueRange ivs, ValueRange iter) {
-        Value index = scalarToIndex(
-            nb, nloc, tensor::ExtractOp::create(nb, nloc, indices, ivs));
-        SmallVector<Value> position(ivs);
-        position[*axis] = wrapIndex(nb, nloc, index, dim);
-        Value update = tensor::ExtractOp::create(nb, nloc, source, ivs);
-        if (*kind != Reduction::None) {
-          Value old = tensor::ExtractOp::create(nb, nloc, iter[0], position);
-          update = combine(nb, nloc, *kind, old, update, isUnsigned);
-        }
-        return scf::ValueVector{
-            tensor::InsertOp::create(nb, nloc, update, iter[0], position)};
-      });
-  ctx.setResult(0, bitcastTo(b, loc, nest.results[0], dataType));
+  // Update `ivs` (indices' coordinates) into `into` at `position` with the
+  // axis coordinate replaced by the index.
+  auto scatter = [&](OpBuilder &nb, Location nloc, ValueRange ivs,
+                     SmallVector<Value> position, Value into) {
+    Value index = scalarToIndex(
+        nb, nloc, tensor::ExtractOp::create(nb, nloc, indices, ivs));
+    position[*axis] = wrapIndex(nb, nloc, index, dim);
+    Value update = tensor::ExtractOp::create(nb, nloc, source, ivs);
+    if (*kind != Reduction::None) {
+      Value old = tensor::ExtractOp::create(nb, nloc, into, position);
+      update = combine(nb, nloc, *kind, old, update, isUnsigned);
+    }
+    return tensor::InsertOp::create(nb, nloc, update, into, position)
+        .getResult();
+  };
+  // Updates along the axis may hit the same element: in order. Lines across
+  // the other dimensions never do: in parallel.
+  SmallVector<OpFoldResult> indexSizes = tensorSizes(b, loc, indices);
+  SmallVector<int64_t> lineDims;
+  SmallVector<OpFoldResult> lineCounts;
+  for (int64_t d = 0; d < r; ++d)
+    if (d != *axis) {
+      lineDims.push_back(d);
+      lineCounts.push_back(indexSizes[d]);
+    }
+  Value result;
+  if (lineDims.empty()) {
+    result = loopNest(b, loc, sizeValues(b, loc, indices), ValueRange{target},
+                      [&](OpBuilder &nb, Location nloc, ValueRange ivs,
+                          ValueRange iter) -> scf::ValueVector {
+                        return {scatter(nb, nloc, ivs, llvm::to_vector(ivs),
+                                        iter[0])};
+                      })
+                 .results[0];
+  } else {
+    result = parallelOverLines(
+        b, loc, ValueRange{target}, lineDims, lineCounts,
+        [&](OpBuilder &fb, Location floc, ValueRange lineIvs,
+            ValueRange slices) {
+          Value zero = indexConst(fb, floc, 0);
+          auto along = scf::ForOp::create(
+              fb, floc, zero, indexValue(fb, floc, indexSizes[*axis]),
+              indexConst(fb, floc, 1), slices,
+              [&](OpBuilder &nb, Location nloc, Value j, ValueRange iter) {
+                SmallVector<Value> ivs(r, j);
+                for (auto [d, iv] : llvm::zip(lineDims, lineIvs))
+                  ivs[d] = iv;
+                // In the line's slice every other coordinate is 0.
+                SmallVector<Value> position(r, zero);
+                scf::YieldOp::create(nb, nloc,
+                                     scatter(nb, nloc, ivs, position, iter[0]));
+              });
+          return SmallVector<Value>{along.getResult(0)};
+        })[0];
+  }
+  ctx.setResult(0, bitcastTo(b, loc, result, dataType));
   return success();
 }
 
@@ -477,28 +562,65 @@ static LogicalResult convertScatterND(NodeContext &ctx) {
   SmallVector<Value> dims;
   for (int64_t t = 0; t < *k; ++t)
     dims.push_back(indexValue(b, loc, dataSizes[t]));
-  scf::LoopNest nest = loopNest(
-      b, loc, sizeValues(b, loc, updates), ValueRange{target},
-      [&](OpBuilder &nb, Location nloc, ValueRange ivs, ValueRange iter) {
-        SmallVector<Value> outer(ivs.begin(), ivs.begin() + (q - 1));
-        SmallVector<Value> position;
-        for (int64_t t = 0; t < *k; ++t) {
-          SmallVector<Value> at(outer);
-          at.push_back(indexConst(nb, nloc, t));
-          Value index = scalarToIndex(
-              nb, nloc, tensor::ExtractOp::create(nb, nloc, indices, at));
-          position.push_back(wrapIndex(nb, nloc, index, dims[t]));
-        }
-        position.append(ivs.begin() + (q - 1), ivs.end());
-        Value update = tensor::ExtractOp::create(nb, nloc, source, ivs);
-        if (*kind != Reduction::None) {
-          Value old = tensor::ExtractOp::create(nb, nloc, iter[0], position);
-          update = combine(nb, nloc, *kind, old, update, isUnsigned);
-        }
-        return scf::ValueVector{
-            tensor::InsertOp::create(nb, nloc, update, iter[0], position)};
-      });
-  ctx.setResult(0, bitcastTo(b, loc, nest.results[0], dataType));
+  // Update `ivs` (updates' coordinates: the index tuple's, then the
+  // slice's) into `into`; `sliceAt`: where the slice coordinates go there.
+  auto scatter = [&](OpBuilder &nb, Location nloc, ValueRange ivs,
+                     ValueRange sliceAt, Value into) {
+    SmallVector<Value> outer(ivs.begin(), ivs.begin() + (q - 1));
+    SmallVector<Value> position;
+    for (int64_t t = 0; t < *k; ++t) {
+      SmallVector<Value> at(outer);
+      at.push_back(indexConst(nb, nloc, t));
+      Value index = scalarToIndex(
+          nb, nloc, tensor::ExtractOp::create(nb, nloc, indices, at));
+      position.push_back(wrapIndex(nb, nloc, index, dims[t]));
+    }
+    llvm::append_range(position, sliceAt);
+    Value update = tensor::ExtractOp::create(nb, nloc, source, ivs);
+    if (*kind != Reduction::None) {
+      Value old = tensor::ExtractOp::create(nb, nloc, into, position);
+      update = combine(nb, nloc, *kind, old, update, isUnsigned);
+    }
+    return tensor::InsertOp::create(nb, nloc, update, into, position)
+        .getResult();
+  };
+  // Index tuples may repeat: in order. The elements of the slices never
+  // meet: in parallel (index_add_'s [tokens, H] rows: one line per column).
+  int64_t r = dataType.getRank();
+  SmallVector<int64_t> lineDims;
+  SmallVector<OpFoldResult> lineCounts;
+  for (int64_t d = *k; d < r; ++d) {
+    lineDims.push_back(d);
+    lineCounts.push_back(dataSizes[d]);
+  }
+  SmallVector<Value> tupleCounts = sizeValues(b, loc, updates);
+  tupleCounts.resize(q - 1);
+  Value result;
+  if (lineDims.empty()) {
+    result = loopNest(b, loc, sizeValues(b, loc, updates), ValueRange{target},
+                      [&](OpBuilder &nb, Location nloc, ValueRange ivs,
+                          ValueRange iter) -> scf::ValueVector {
+                        return {scatter(nb, nloc, ivs, ValueRange{}, iter[0])};
+                      })
+                 .results[0];
+  } else {
+    result = parallelOverLines(
+        b, loc, ValueRange{target}, lineDims, lineCounts,
+        [&](OpBuilder &fb, Location floc, ValueRange lineIvs,
+            ValueRange slices) {
+          SmallVector<Value> sliceAt(lineIvs.size(), indexConst(fb, floc, 0));
+          return SmallVector<Value>(
+              loopNest(fb, floc, tupleCounts, slices,
+                       [&](OpBuilder &nb, Location nloc, ValueRange tuple,
+                           ValueRange iter) -> scf::ValueVector {
+                         SmallVector<Value> ivs(tuple);
+                         llvm::append_range(ivs, lineIvs);
+                         return {scatter(nb, nloc, ivs, sliceAt, iter[0])};
+                       })
+                  .results);
+        })[0];
+  }
+  ctx.setResult(0, bitcastTo(b, loc, result, dataType));
   return success();
 }
 
@@ -755,63 +877,100 @@ static LogicalResult convertTopK(NodeContext &ctx) {
                                 tie);
   };
 
-  scf::LoopNest nest = loopNest(
-      b, loc, sizeValues(b, loc, values), ValueRange{values, indices},
-      [&](OpBuilder &nb, Location nloc, ValueRange ivs, ValueRange iter) {
-        Value zero = indexConst(nb, nloc, 0), one = indexConst(nb, nloc, 1);
-        Value t = ivs[*axis];
-        Value hasPrevious =
-            arith::CmpIOp::create(nb, nloc, arith::CmpIPredicate::ugt, t, zero);
-        SmallVector<Value> previousAt(ivs);
-        previousAt[*axis] = arith::SelectOp::create(
-            nb, nloc, hasPrevious, arith::SubIOp::create(nb, nloc, t, one),
-            zero);
-        Value previousValue =
-            tensor::ExtractOp::create(nb, nloc, iter[0], previousAt);
-        Value previousIndex = arith::IndexCastOp::create(
-            nb, nloc, nb.getIndexType(),
-            tensor::ExtractOp::create(nb, nloc, iter[1], previousAt));
-        Value initial = scalarConstant(nb, nloc, elementType, 0.0);
-        Value falseValue =
-            arith::ConstantOp::create(nb, nloc, nb.getBoolAttr(false));
-        auto scan = scf::ForOp::create(
-            nb, nloc, zero, n, one, ValueRange{initial, zero, falseValue},
-            [&](OpBuilder &lb, Location lloc, Value j, ValueRange best) {
-              SmallVector<Value> at(ivs);
-              at[*axis] = j;
-              Value v = tensor::ExtractOp::create(lb, lloc, data, at);
-              Value notPrevious = arith::XOrIOp::create(
-                  lb, lloc, hasPrevious,
-                  arith::ConstantOp::create(lb, lloc, lb.getBoolAttr(true)));
-              Value eligible = arith::OrIOp::create(
-                  lb, lloc, notPrevious,
-                  before(lb, lloc, previousValue, previousIndex, v, j));
-              Value notFound = arith::XOrIOp::create(
-                  lb, lloc, best[2],
-                  arith::ConstantOp::create(lb, lloc, lb.getBoolAttr(true)));
-              Value improves = arith::OrIOp::create(
-                  lb, lloc, notFound, before(lb, lloc, v, j, best[0], best[1]));
-              Value take = arith::AndIOp::create(lb, lloc, eligible, improves);
-              Value newValue =
-                  arith::SelectOp::create(lb, lloc, take, v, best[0]);
-              Value newIndex =
-                  arith::SelectOp::create(lb, lloc, take, j, best[1]);
-              Value found = arith::OrIOp::create(lb, lloc, best[2], take);
-              scf::YieldOp::create(lb, lloc,
-                                   ValueRange{newValue, newIndex, found});
-            });
-        Value newValues =
-            tensor::InsertOp::create(nb, nloc, scan.getResult(0), iter[0], ivs);
-        Value index64 = arith::IndexCastOp::create(nb, nloc, nb.getI64Type(),
-                                                   scan.getResult(1));
-        Value newIndices =
-            tensor::InsertOp::create(nb, nloc, index64, iter[1], ivs);
-        return scf::ValueVector{newValues, newIndices};
-      });
+  // Selection t of one line along the axis (`line`: the other dimensions'
+  // indices, `at`: where the line's values and indices are stored): the
+  // best element after selection t - 1, by a scan over the line.
+  auto select = [&](OpBuilder &nb, Location nloc, ValueRange line, Value t,
+                    ValueRange at, ValueRange iter) -> scf::ValueVector {
+    Value zero = indexConst(nb, nloc, 0), one = indexConst(nb, nloc, 1);
+    Value hasPrevious =
+        arith::CmpIOp::create(nb, nloc, arith::CmpIPredicate::ugt, t, zero);
+    SmallVector<Value> previousAt(at);
+    previousAt[*axis] = arith::SelectOp::create(
+        nb, nloc, hasPrevious, arith::SubIOp::create(nb, nloc, t, one), zero);
+    Value previousValue =
+        tensor::ExtractOp::create(nb, nloc, iter[0], previousAt);
+    Value previousIndex = arith::IndexCastOp::create(
+        nb, nloc, nb.getIndexType(),
+        tensor::ExtractOp::create(nb, nloc, iter[1], previousAt));
+    Value initial = scalarConstant(nb, nloc, elementType, 0.0);
+    Value falseValue =
+        arith::ConstantOp::create(nb, nloc, nb.getBoolAttr(false));
+    auto scan = scf::ForOp::create(
+        nb, nloc, zero, n, one, ValueRange{initial, zero, falseValue},
+        [&](OpBuilder &lb, Location lloc, Value j, ValueRange best) {
+          SmallVector<Value> dataAt(line);
+          dataAt[*axis] = j;
+          Value v = tensor::ExtractOp::create(lb, lloc, data, dataAt);
+          Value notPrevious = arith::XOrIOp::create(
+              lb, lloc, hasPrevious,
+              arith::ConstantOp::create(lb, lloc, lb.getBoolAttr(true)));
+          Value eligible = arith::OrIOp::create(
+              lb, lloc, notPrevious,
+              before(lb, lloc, previousValue, previousIndex, v, j));
+          Value notFound = arith::XOrIOp::create(
+              lb, lloc, best[2],
+              arith::ConstantOp::create(lb, lloc, lb.getBoolAttr(true)));
+          Value improves = arith::OrIOp::create(
+              lb, lloc, notFound, before(lb, lloc, v, j, best[0], best[1]));
+          Value take = arith::AndIOp::create(lb, lloc, eligible, improves);
+          Value newValue = arith::SelectOp::create(lb, lloc, take, v, best[0]);
+          Value newIndex = arith::SelectOp::create(lb, lloc, take, j, best[1]);
+          Value found = arith::OrIOp::create(lb, lloc, best[2], take);
+          scf::YieldOp::create(lb, lloc, ValueRange{newValue, newIndex, found});
+        });
+    Value newValues =
+        tensor::InsertOp::create(nb, nloc, scan.getResult(0), iter[0], at);
+    Value index64 = arith::IndexCastOp::create(nb, nloc, nb.getI64Type(),
+                                               scan.getResult(1));
+    Value newIndices = tensor::InsertOp::create(nb, nloc, index64, iter[1], at);
+    return scf::ValueVector{newValues, newIndices};
+  };
+
+  // The lines are independent: in parallel, each running its k selections
+  // in order on its own slice. A 1-D input is one line.
+  SmallVector<int64_t> lineDims;
+  SmallVector<OpFoldResult> lineCounts;
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != *axis) {
+      lineDims.push_back(d);
+      lineCounts.push_back(sizes[d]);
+    }
+  Value topValues, topIndices;
+  if (lineDims.empty()) {
+    scf::LoopNest nest = loopNest(
+        b, loc, sizeValues(b, loc, values), ValueRange{values, indices},
+        [&](OpBuilder &nb, Location nloc, ValueRange ivs, ValueRange iter) {
+          return select(nb, nloc, ivs, ivs[0], ivs, iter);
+        });
+    topValues = nest.results[0];
+    topIndices = nest.results[1];
+  } else {
+    SmallVector<Value> results = parallelOverLines(
+        b, loc, ValueRange{values, indices}, lineDims, lineCounts,
+        [&](OpBuilder &fb, Location floc, ValueRange ivs, ValueRange slices) {
+          Value zero = indexConst(fb, floc, 0);
+          SmallVector<Value> line(rank, zero);
+          for (auto [dim, iv] : llvm::zip(lineDims, ivs))
+            line[dim] = iv;
+          auto selections = scf::ForOp::create(
+              fb, floc, zero, indexValue(fb, floc, sizes[*axis]),
+              indexConst(fb, floc, 1), slices,
+              [&](OpBuilder &nb, Location nloc, Value t, ValueRange iter) {
+                SmallVector<Value> at(rank, zero);
+                at[*axis] = t;
+                scf::YieldOp::create(nb, nloc,
+                                     select(nb, nloc, line, t, at, iter));
+              });
+          return SmallVector<Value>(selections.getResults());
+        });
+    topValues = results[0];
+    topIndices = results[1];
+  }
   auto outType =
       RankedTensorType::get(staticSizes(sizes), type.getElementType());
-  ctx.setResult(0, bitcastTo(b, loc, nest.results[0], outType));
-  ctx.setResult(1, nest.results[1]);
+  ctx.setResult(0, bitcastTo(b, loc, topValues, outType));
+  ctx.setResult(1, topIndices);
   return success();
 }
 
