@@ -105,6 +105,19 @@ loopNest(OpBuilder &b, Location loc, ValueRange ubs, ValueRange iterArgs,
   return scf::buildLoopNest(b, loc, lbs, ubs, steps, iterArgs, body);
 }
 
+/// The lines along `axis` of a tensor of `sizes`: the other dimensions and
+/// their sizes.
+static std::pair<SmallVector<int64_t>, SmallVector<OpFoldResult>>
+linesAlong(ArrayRef<OpFoldResult> sizes, int64_t axis) {
+  std::pair<SmallVector<int64_t>, SmallVector<OpFoldResult>> lines;
+  for (auto [d, size] : llvm::enumerate(sizes))
+    if (int64_t(d) != axis) {
+      lines.first.push_back(d);
+      lines.second.push_back(size);
+    }
+  return lines;
+}
+
 /// An scf.forall with one iteration per line of `outs` (all of one rank):
 /// the dimensions `lineDims` take the iteration's indices (their counts:
 /// `counts`), the others are whole. Each iteration owns its line's slice of
@@ -322,6 +335,20 @@ static FailureOr<int64_t> indexTupleLength(NodeContext &ctx, Value data,
   return k;
 }
 
+/// The index tuple `indices[outer, :]` (one index per dimension of `dims`,
+/// negative ones wrapped) appended to `position`.
+static void appendIndexTuple(OpBuilder &b, Location loc, Value indices,
+                             ValueRange outer, ArrayRef<Value> dims,
+                             SmallVectorImpl<Value> &position) {
+  for (auto [t, dim] : llvm::enumerate(dims)) {
+    SmallVector<Value> at(outer);
+    at.push_back(indexConst(b, loc, t));
+    Value index =
+        scalarToIndex(b, loc, tensor::ExtractOp::create(b, loc, indices, at));
+    position.push_back(wrapIndex(b, loc, index, dim));
+  }
+}
+
 static LogicalResult convertGatherND(NodeContext &ctx) {
   if (failed(ctx.checkInputCount(2, 2)) ||
       failed(ctx.checkAttributes({"batch_dims"})))
@@ -359,13 +386,7 @@ static LogicalResult convertGatherND(NodeContext &ctx) {
         for (int64_t d = 0; d < q - 1; ++d)
           outer.push_back(linalg::IndexOp::create(nb, nloc, d));
         SmallVector<Value> position(outer.begin(), outer.begin() + bd);
-        for (int64_t t = 0; t < *k; ++t) {
-          SmallVector<Value> at(outer);
-          at.push_back(indexConst(nb, nloc, t));
-          Value index = scalarToIndex(
-              nb, nloc, tensor::ExtractOp::create(nb, nloc, indices, at));
-          position.push_back(wrapIndex(nb, nloc, index, dims[t]));
-        }
+        appendIndexTuple(nb, nloc, indices, outer, dims, position);
         for (int64_t d = bd + *k; d < r; ++d)
           position.push_back(
               linalg::IndexOp::create(nb, nloc, q - 1 + d - bd - *k));
@@ -436,6 +457,19 @@ static Value combine(OpBuilder &b, Location loc, Reduction kind, Value old,
   llvm_unreachable("unknown reduction");
 }
 
+/// `updates[ivs]` written into `into` at `position`, combined with the
+/// element there by `kind` (None: replacing it).
+static Value scatterOne(OpBuilder &b, Location loc, Reduction kind,
+                        bool isUnsigned, Value updates, ValueRange ivs,
+                        Value into, ValueRange position) {
+  Value update = tensor::ExtractOp::create(b, loc, updates, ivs);
+  if (kind != Reduction::None) {
+    Value old = tensor::ExtractOp::create(b, loc, into, position);
+    update = combine(b, loc, kind, old, update, isUnsigned);
+  }
+  return tensor::InsertOp::create(b, loc, update, into, position).getResult();
+}
+
 static LogicalResult convertScatterElements(NodeContext &ctx) {
   if (failed(ctx.checkInputCount(3, 3)) ||
       failed(ctx.checkAttributes({"axis", "reduction"})))
@@ -478,24 +512,13 @@ static LogicalResult convertScatterElements(NodeContext &ctx) {
     Value index = scalarToIndex(
         nb, nloc, tensor::ExtractOp::create(nb, nloc, indices, ivs));
     position[*axis] = wrapIndex(nb, nloc, index, dim);
-    Value update = tensor::ExtractOp::create(nb, nloc, source, ivs);
-    if (*kind != Reduction::None) {
-      Value old = tensor::ExtractOp::create(nb, nloc, into, position);
-      update = combine(nb, nloc, *kind, old, update, isUnsigned);
-    }
-    return tensor::InsertOp::create(nb, nloc, update, into, position)
-        .getResult();
+    return scatterOne(nb, nloc, *kind, isUnsigned, source, ivs, into, position);
   };
   // Updates along the axis may hit the same element: in order. Lines across
   // the other dimensions never do: in parallel.
   SmallVector<OpFoldResult> indexSizes = tensorSizes(b, loc, indices);
-  SmallVector<int64_t> lineDims;
-  SmallVector<OpFoldResult> lineCounts;
-  for (int64_t d = 0; d < r; ++d)
-    if (d != *axis) {
-      lineDims.push_back(d);
-      lineCounts.push_back(indexSizes[d]);
-    }
+  auto lines = linesAlong(indexSizes, *axis);
+  SmallVector<int64_t> &lineDims = lines.first;
   Value result;
   if (lineDims.empty()) {
     result = loopNest(b, loc, sizeValues(b, loc, indices), ValueRange{target},
@@ -507,7 +530,7 @@ static LogicalResult convertScatterElements(NodeContext &ctx) {
                  .results[0];
   } else {
     result = parallelOverLines(
-        b, loc, ValueRange{target}, lineDims, lineCounts,
+        b, loc, ValueRange{target}, lineDims, lines.second,
         [&](OpBuilder &fb, Location floc, ValueRange lineIvs,
             ValueRange slices) {
           Value zero = indexConst(fb, floc, 0);
@@ -568,21 +591,9 @@ static LogicalResult convertScatterND(NodeContext &ctx) {
                      ValueRange sliceAt, Value into) {
     SmallVector<Value> outer(ivs.begin(), ivs.begin() + (q - 1));
     SmallVector<Value> position;
-    for (int64_t t = 0; t < *k; ++t) {
-      SmallVector<Value> at(outer);
-      at.push_back(indexConst(nb, nloc, t));
-      Value index = scalarToIndex(
-          nb, nloc, tensor::ExtractOp::create(nb, nloc, indices, at));
-      position.push_back(wrapIndex(nb, nloc, index, dims[t]));
-    }
+    appendIndexTuple(nb, nloc, indices, outer, dims, position);
     llvm::append_range(position, sliceAt);
-    Value update = tensor::ExtractOp::create(nb, nloc, source, ivs);
-    if (*kind != Reduction::None) {
-      Value old = tensor::ExtractOp::create(nb, nloc, into, position);
-      update = combine(nb, nloc, *kind, old, update, isUnsigned);
-    }
-    return tensor::InsertOp::create(nb, nloc, update, into, position)
-        .getResult();
+    return scatterOne(nb, nloc, *kind, isUnsigned, source, ivs, into, position);
   };
   // Index tuples may repeat: in order. The elements of the slices never
   // meet: in parallel (index_add_'s [tokens, H] rows: one line per column).
@@ -929,13 +940,8 @@ static LogicalResult convertTopK(NodeContext &ctx) {
 
   // The lines are independent: in parallel, each running its k selections
   // in order on its own slice. A 1-D input is one line.
-  SmallVector<int64_t> lineDims;
-  SmallVector<OpFoldResult> lineCounts;
-  for (int64_t d = 0; d < rank; ++d)
-    if (d != *axis) {
-      lineDims.push_back(d);
-      lineCounts.push_back(sizes[d]);
-    }
+  auto lines = linesAlong(sizes, *axis);
+  SmallVector<int64_t> &lineDims = lines.first;
   Value topValues, topIndices;
   if (lineDims.empty()) {
     scf::LoopNest nest = loopNest(
@@ -947,7 +953,7 @@ static LogicalResult convertTopK(NodeContext &ctx) {
     topIndices = nest.results[1];
   } else {
     SmallVector<Value> results = parallelOverLines(
-        b, loc, ValueRange{values, indices}, lineDims, lineCounts,
+        b, loc, ValueRange{values, indices}, lineDims, lines.second,
         [&](OpBuilder &fb, Location floc, ValueRange ivs, ValueRange slices) {
           Value zero = indexConst(fb, floc, 0);
           SmallVector<Value> line(rank, zero);
