@@ -190,6 +190,41 @@ def ConvertMoEGroupedFFNToMMA : Pass<"convert-moe-grouped-ffn-to-mma"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def ConvertMoEGroupedFFNToWGMMA : Pass<"convert-moe-grouped-ffn-to-wgmma"> {
+  let summary = "moe.grouped_ffn as a grouped GEMM of warpgroup MMAs (sm_90a)";
+  let description = [{
+    Hopper's form of `convert-moe-grouped-ffn-to-mma`: the same ragged
+    grouped GEMM whose token counts never leave the device, on
+    expert-aligned tiles of 64 rows (`ceil(N/64) + E` tiles, surplus tiles
+    skipped) so that one warpgroup MMA (`wgmma.m64nNk16`) covers a tile's
+    rows. fc1, fc3 and fc2 become `linalg.generic`s over (padded row,
+    column, reduction) that read the tile's expert's weight and carry the
+    attribute `moe.wgmma_gemm`; they have the GEMM's semantics (the CPU runs
+    them as loops) and `moe-gpu-wgmma-gemm` turns them into TMA + wgmma
+    kernels after bufferisation. Gather, activation epilogue and un-padding
+    are those of the mma.sync lowering.
+
+    `precision` as for `convert-moe-grouped-ffn-to-mma`. Only grouped_ffns
+    whose H and I are multiples of 64 are rewritten; the others are left
+    for `convert-moe-grouped-ffn-to-mma` (16-row tiles, mma.sync).
+
+    ```mlir
+    %h = linalg.generic {...iterator_types = ["parallel", "parallel",
+                         "reduction"]} ins(%padded : tensor<?x64xf16>)
+           outs(%empty : tensor<?x128xf32>)
+           attrs = {moe.wgmma_gemm = {operand_type = bf16, tile_rows = 64}}
+    ```
+  }];
+  let options = [
+    Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
+           "Operand type: bf16, f16, or f32 (16-bit models only)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def MoESetOMPSchedule : Pass<"moe-set-omp-schedule"> {
   let summary = "Give the OpenMP worksharing loops a schedule";
   let description = [{
@@ -346,6 +381,59 @@ def MoEGPUPrepareMMA : Pass<"moe-gpu-prepare-mma"> {
                            "::mlir::vector::VectorDialect",
                            "::mlir::NVVM::NVVMDialect",
                            "::mlir::LLVM::LLVMDialect"];
+}
+
+def MoEGPUWGMMAGemm : Pass<"moe-gpu-wgmma-gemm", "::mlir::func::FuncOp"> {
+  let summary = "Warpgroup GEMM generics as TMA + wgmma kernels (sm_90a)";
+  let description = [{
+    Turns every bufferised `linalg.generic` marked `moe.wgmma_gemm` (from
+    `convert-moe-grouped-ffn-to-wgmma`) into a `gpu.launch` with one
+    warpgroup (128 threads) per 64 x BN output tile (BN = 128 when the
+    weight's M allows, else 64) and per tile row of the padded operand:
+      - the tile's expert from the tile schedule; surplus tiles exit;
+      - a ring of shared-memory stages (up to 4) of the A tile [64, 64] and
+        the B tile [BN, 64] (the expert's weight rows, K-contiguous: wgmma's
+        K-major B), filled by `nvgpu.tma.async.load` with 128-byte swizzle
+        and completed on `nvgpu.mbarrier`s (expect_tx, try_wait.parity);
+      - per K step of 64, four `nvgpu.warpgroup.mma` (m64nBNk16, f32
+        accumulators) on `nvgpu.warpgroup.generate.descriptor`s of the
+        stage; they stay in flight while the previous step's are waited
+        for (`wgmma.wait_group 4`) and its stage is refilled;
+      - the accumulators stored to the f32 output with
+        `nvgpu.warpgroup.mma.store`.
+    The TMA descriptors are made on the host: this pass leaves
+    placeholders (`builtin.unrealized_conversion_cast` of the buffer to
+    `i64`, the descriptor's device address, carrying `moe.tma_descriptor`),
+    which `moe-gpu-offload`
+    keeps on the host, and `moe-gpu-tma-descriptors` turns them into
+    `nvgpu.tma.create.descriptor` once the buffers are device buffers. The
+    weights are viewed as a 2-D [E*M, K] tensor; the tile's expert picks the
+    row coordinate. Runs after bufferisation, before
+    `convert-linalg-to-parallel-loops`.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def MoEGPUTMADescriptors : Pass<"moe-gpu-tma-descriptors", "::mlir::func::FuncOp"> {
+  let summary = "TMA descriptor placeholders to nvgpu.tma.create.descriptor";
+  let description = [{
+    Replaces every placeholder of `moe-gpu-wgmma-gemm` (an
+    `unrealized_conversion_cast` of a buffer to `i64` with the attribute
+    `moe.tma_descriptor = <tensormap type>`) by
+    `nvgpu.tma.create.descriptor` of the buffer (box = the tensor map's
+    shape), passed to the kernel as its address (`llvm.ptrtoint`). Lowered by
+    `convert-nvgpu-to-nvvm` to a call of `mgpuTensorMapEncodeTiledMemref`
+    (lib/Runtime/CUDA). Runs after `moe-gpu-offload`.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::nvgpu::NVGPUDialect"];
 }
 
 def MoEGPUNameKernels : Pass<"moe-gpu-name-kernels", "::mlir::ModuleOp"> {

@@ -537,4 +537,61 @@ CUresult cuMemsetD16Async(CUdeviceptr dst, unsigned short value, size_t count,
   return fill<uint16_t>(dst, value, count, stream);
 }
 
+//===--- Tensor maps ------------------------------------------------------===//
+
+/// No hardware format: the map records its arguments so that a test can
+/// read them back from the device copy (words: 0 magic, 1 data type, 2 rank,
+/// 3 address, 4-8 dims, 9-12 byte strides, 13 boxes 0-3 (16 bits each),
+/// 14 box 4 | interleave << 16 | swizzle << 24 | l2 << 32 | oob << 40,
+/// 15 element strides (8 bits each)). The driver's own checks that matter
+/// for the lowering are made: 16-byte aligned address and strides, boxes
+/// of 1 to 256, a swizzled box's inner extent within the swizzle span.
+CUresult cuTensorMapEncodeTiled(CUtensorMap *map, CUtensorMapDataType type,
+                                cuuint32_t rank, void *address,
+                                const cuuint64_t *dims,
+                                const cuuint64_t *strides,
+                                const cuuint32_t *box,
+                                const cuuint32_t *elementStrides,
+                                CUtensorMapInterleave interleave,
+                                CUtensorMapSwizzle swizzle,
+                                CUtensorMapL2promotion l2,
+                                CUtensorMapFloatOOBfill oob) {
+  MOCK_ENTER("cuTensorMapEncodeTiled", false);
+  static const unsigned elementBytes[] = {1, 2, 4, 4, 8, 8, 2,
+                                          4, 8, 2, 4, 4, 4};
+  if (!map || rank < 1 || rank > 5 || unsigned(type) > 12 ||
+      uintptr_t(address) % 16 != 0)
+    return CUDA_ERROR_INVALID_VALUE;
+  for (cuuint32_t i = 0; i + 1 < rank; ++i)
+    if (strides[i] % 16 != 0)
+      return CUDA_ERROR_INVALID_VALUE;
+  for (cuuint32_t i = 0; i < rank; ++i)
+    if (box[i] < 1 || box[i] > 256 || elementStrides[i] < 1)
+      return CUDA_ERROR_INVALID_VALUE;
+  unsigned span = swizzle == CU_TENSOR_MAP_SWIZZLE_128B  ? 128
+                  : swizzle == CU_TENSOR_MAP_SWIZZLE_64B ? 64
+                  : swizzle == CU_TENSOR_MAP_SWIZZLE_32B ? 32
+                                                         : 0;
+  if (span && box[0] * elementBytes[type] > span)
+    return CUDA_ERROR_INVALID_VALUE;
+  cuuint64_t *w = map->opaque;
+  std::memset(w, 0, sizeof(map->opaque));
+  w[0] = 0x4d4f4554414d4150ull; // "MOETAMAP"
+  w[1] = cuuint64_t(type);
+  w[2] = rank;
+  w[3] = cuuint64_t(uintptr_t(address));
+  for (cuuint32_t i = 0; i < rank; ++i) {
+    w[4 + i] = dims[i];
+    if (i < 4)
+      w[13] |= cuuint64_t(box[i]) << (16 * i);
+    w[15] |= cuuint64_t(elementStrides[i] & 0xff) << (8 * i);
+  }
+  for (cuuint32_t i = 0; i + 1 < rank; ++i)
+    w[9 + i] = strides[i];
+  w[14] = (rank == 5 ? cuuint64_t(box[4]) : 0) |
+          cuuint64_t(interleave) << 16 | cuuint64_t(swizzle) << 24 |
+          cuuint64_t(l2) << 32 | cuuint64_t(oob) << 40;
+  return CUDA_SUCCESS;
+}
+
 } // extern "C"

@@ -30,12 +30,12 @@ Value asIndex(OpBuilder &b, Location loc, Value i32) {
   return arith::IndexCastOp::create(b, loc, b.getIndexType(), i32);
 }
 
-/// ceil(count / kTileRows) for an i32 count >= 0.
-Value tilesOf(OpBuilder &b, Location loc, Value count) {
+/// ceil(count / tileRows) for an i32 count >= 0.
+Value tilesOf(OpBuilder &b, Location loc, Value count, int64_t tileRows) {
   Value rounded = arith::AddIOp::create(b, loc, count,
-                                        i32Constant(b, loc, kTileRows - 1));
+                                        i32Constant(b, loc, tileRows - 1));
   return arith::DivSIOp::create(b, loc, rounded,
-                                i32Constant(b, loc, kTileRows));
+                                i32Constant(b, loc, tileRows));
 }
 
 /// Rows of expert `e` (index): offsets[e + 1] - offsets[e], as i32.
@@ -78,27 +78,31 @@ Value mma::clampedExpertIndex(OpBuilder &b, Location loc, Value expertI32,
 std::pair<Value, Value> mma::expertStarts(OpBuilder &b, Location loc,
                                           const TileSchedule &schedule,
                                           Value expert) {
-  Value tiles = tilesOf(b, loc, expertRows(b, loc, schedule.offsets, expert));
+  Value tiles = tilesOf(b, loc, expertRows(b, loc, schedule.offsets, expert),
+                        schedule.tileRows);
   Value firstTile = arith::SubIOp::create(
       b, loc, i32At(b, loc, schedule.tileEnds, expert), tiles);
-  Value firstPadded = arith::MulIOp::create(
-      b, loc, asIndex(b, loc, firstTile), indexConstant(b, loc, kTileRows));
+  Value firstPadded =
+      arith::MulIOp::create(b, loc, asIndex(b, loc, firstTile),
+                            indexConstant(b, loc, schedule.tileRows));
   return {firstPadded, asIndex(b, loc, i32At(b, loc, schedule.offsets, expert))};
 }
 
 TileSchedule mma::buildTileSchedule(OpBuilder &b, Location loc, Value offsets,
-                                    Value rowCount, int64_t experts) {
+                                    Value rowCount, int64_t experts,
+                                    int64_t tileRows) {
   TileSchedule schedule;
   schedule.offsets = offsets;
   schedule.experts = experts;
+  schedule.tileRows = tileRows;
   Value rounded = arith::AddIOp::create(b, loc, rowCount,
-                                        indexConstant(b, loc, kTileRows - 1));
+                                        indexConstant(b, loc, tileRows - 1));
   Value full = arith::DivUIOp::create(b, loc, rounded,
-                                      indexConstant(b, loc, kTileRows));
+                                      indexConstant(b, loc, tileRows));
   schedule.numTiles = arith::AddIOp::create(b, loc, full,
                                             indexConstant(b, loc, experts));
 
-  // tileEnds[e] = sum over j <= e of ceil(rows_j / kTileRows): E x E terms,
+  // tileEnds[e] = sum over j <= e of ceil(rows_j / tileRows): E x E terms,
   // small next to any GEMM.
   Value firsts = tensor::ExtractSliceOp::create(
       b, loc, offsets, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
@@ -109,7 +113,8 @@ TileSchedule mma::buildTileSchedule(OpBuilder &b, Location loc, Value offsets,
       [&](OpBuilder &b, Location loc, Value) -> Value {
         Value e = linalg::IndexOp::create(b, loc, 0);
         Value j = linalg::IndexOp::create(b, loc, 1);
-        Value tiles = tilesOf(b, loc, expertRows(b, loc, offsets, j));
+        Value tiles = tilesOf(b, loc, expertRows(b, loc, offsets, j),
+                              tileRows);
         Value counted = arith::CmpIOp::create(
             b, loc, arith::CmpIPredicate::ule, j, e);
         return arith::SelectOp::create(b, loc, counted, tiles,
@@ -131,7 +136,7 @@ TileSchedule mma::buildTileSchedule(OpBuilder &b, Location loc, Value offsets,
 
 Value mma::paddedSourceRows(OpBuilder &b, Location loc,
                             const TileSchedule &schedule) {
-  Value tileRows = indexConstant(b, loc, kTileRows);
+  Value tileRows = indexConstant(b, loc, schedule.tileRows);
   Value padded = arith::MulIOp::create(b, loc, schedule.numTiles, tileRows);
   auto type = RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type());
   Value init = tensor::EmptyOp::create(b, loc, type, ValueRange{padded});

@@ -24,11 +24,15 @@ using namespace mlir::moe::mma;
 
 namespace {
 
-/// MMAs per step of the column loop: they share the A fragment (a wider
-/// warp tile, fewer re-reads of A).
-int64_t mmasPerStep(int64_t m) {
+/// Accumulators a step of the column loop keeps live: 4 x 4 registers per
+/// lane beside the A fragment and the epilogue's values.
+constexpr int64_t kMaxAccumulators = 4;
+
+/// Output blocks per step of the column loop: they share the A fragment (a
+/// wider warp tile, fewer re-reads of A), one accumulator per term each.
+int64_t blocksPerStep(int64_t m, int64_t terms) {
   for (int64_t count : {4, 2})
-    if (m % (count * kMmaCols) == 0)
+    if (count * terms <= kMaxAccumulators && m % (count * kMmaCols) == 0)
       return count;
   return 1;
 }
@@ -68,22 +72,29 @@ Value contract(OpBuilder &b, Location loc, Value lhs, Value rhs, Value acc) {
   return vector::ContractionOp::create(b, loc, lhs, rhs, acc, maps, iterators);
 }
 
-/// One tile of expert `e` (index): for every group of columns, the K loop
-/// of contracts, then the accumulators written into `tile` [kTileRows, M].
-Value tileProduct(OpBuilder &b, Location loc, Value padded, Value w, Value e,
-                  Value row, Value tile, Type operandType) {
-  auto wType = cast<RankedTensorType>(w.getType());
-  int64_t m = wType.getDimSize(1), depth = wType.getDimSize(2);
-  int64_t group = mmasPerStep(m);
+/// One tile of expert `e` (index): for every group of output blocks, the K
+/// loop of the terms' contracts, then the epilogue of each block into
+/// `tile` (M output columns).
+Value tileProduct(OpBuilder &b, Location loc, Value padded,
+                  ArrayRef<WarpGemmTerm> terms, Value e, Value row, Value tile,
+                  int64_t m, WarpEpilogue epilogue, Type operandType) {
+  int64_t depth =
+      cast<RankedTensorType>(terms.front().w.getType()).getDimSize(2);
+  int64_t numTerms = terms.size();
+  int64_t group = blocksPerStep(m, numTerms);
   auto accType = VectorType::get({kTileRows, kMmaCols}, b.getF32Type());
   Value zero = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
-  Value c0 = indexConstant(b, loc, 0);
+  auto blockColumn = [&](OpBuilder &b, Location loc, Value column, int64_t j) {
+    return arith::AddIOp::create(b, loc, column,
+                                 indexConstant(b, loc, j * kMmaCols))
+        .getResult();
+  };
   auto columnLoop = scf::ForOp::create(
-      b, loc, c0, indexConstant(b, loc, m),
+      b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, m),
       indexConstant(b, loc, group * kMmaCols), ValueRange{tile},
       [&](OpBuilder &b, Location loc, Value column, ValueRange tileArgs) {
-        SmallVector<Value> zeros(group, zero);
+        SmallVector<Value> zeros(group * numTerms, zero);
         auto depthLoop = scf::ForOp::create(
             b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, depth),
             indexConstant(b, loc, kMmaDepth), zeros,
@@ -92,24 +103,23 @@ Value tileProduct(OpBuilder &b, Location loc, Value padded, Value w, Value e,
                                      {kTileRows, kMmaDepth}, operandType);
               SmallVector<Value> next;
               for (int64_t j = 0; j < group; ++j) {
-                Value n = arith::AddIOp::create(
-                    b, loc, column, indexConstant(b, loc, j * kMmaCols));
-                Value bFragment = readExtended(b, loc, w, ValueRange{e, n, k},
-                                               {kMmaCols, kMmaDepth},
-                                               operandType);
-                next.push_back(contract(b, loc, a, bFragment, accs[j]));
+                Value n = blockColumn(b, loc, column, j);
+                for (auto [i, term] : llvm::enumerate(terms)) {
+                  Value wRow = termRow(b, loc, term, n);
+                  Value bFragment = readExtended(
+                      b, loc, term.w, ValueRange{e, wRow, k},
+                      {kMmaCols, kMmaDepth}, operandType);
+                  next.push_back(contract(b, loc, a, bFragment,
+                                          accs[j * numTerms + i]));
+                }
               }
               scf::YieldOp::create(b, loc, next);
             });
         Value result = tileArgs[0];
-        for (int64_t j = 0; j < group; ++j) {
-          Value n = arith::AddIOp::create(b, loc, column,
-                                          indexConstant(b, loc, j * kMmaCols));
-          result = vector::TransferWriteOp::create(
-                       b, loc, depthLoop.getResult(j), result,
-                       ValueRange{c0, n}, ArrayRef<bool>{true, true})
-                       .getResult();
-        }
+        for (int64_t j = 0; j < group; ++j)
+          result = epilogue(
+              b, loc, e, blockColumn(b, loc, column, j),
+              depthLoop.getResults().slice(j * numTerms, numTerms), result);
         scf::YieldOp::create(b, loc, result);
       });
   return columnLoop.getResult(0);
@@ -130,15 +140,26 @@ Value mma::toOperandStorage(OpBuilder &b, Location loc, Value f32Value,
   return arith::BitcastOp::create(b, loc, storage, narrow);
 }
 
-Value mma::warpGemm(OpBuilder &b, Location loc, const TileSchedule &schedule,
-                    Value padded, Value w, Type operandType) {
+Value mma::termRow(OpBuilder &b, Location loc, const WarpGemmTerm &term,
+                   Value n) {
+  Value row = n;
+  if (term.scale != 1)
+    row = arith::MulIOp::create(b, loc, row,
+                                indexConstant(b, loc, term.scale));
+  if (term.offset != 0)
+    row = arith::AddIOp::create(b, loc, row,
+                                indexConstant(b, loc, term.offset));
+  return row;
+}
+
+Value mma::fusedWarpGemm(OpBuilder &b, Location loc,
+                         const TileSchedule &schedule, Value padded,
+                         ArrayRef<WarpGemmTerm> terms, Value init,
+                         WarpTileRowsFn tileRows, WarpEpilogue epilogue,
+                         Type operandType, WarpSurplusFn surplus) {
   MLIRContext *context = b.getContext();
-  int64_t m = cast<RankedTensorType>(w.getType()).getDimSize(1);
-  Value rows = arith::MulIOp::create(b, loc, schedule.numTiles,
-                                     indexConstant(b, loc, kTileRows));
-  auto type = RankedTensorType::get({ShapedType::kDynamic, m}, b.getF32Type());
-  Value init = tensor::EmptyOp::create(b, loc, type, ValueRange{rows});
-  auto tileType = RankedTensorType::get({kTileRows, m}, b.getF32Type());
+  auto initType = cast<RankedTensorType>(init.getType());
+  int64_t m = initType.getDimSize(1);
 
   // One iteration per tile, one warp per iteration on the GPU.
   ArrayAttr mapping = b.getArrayAttr(
@@ -149,14 +170,20 @@ Value mma::warpGemm(OpBuilder &b, Location loc, const TileSchedule &schedule,
         Value t = args[0], out = args[1];
         Value row = arith::MulIOp::create(b, loc, t,
                                           indexConstant(b, loc, kTileRows));
-        SmallVector<OpFoldResult> offsets{row, b.getIndexAttr(0)};
-        SmallVector<OpFoldResult> sizes{b.getIndexAttr(kTileRows),
-                                        b.getIndexAttr(m)};
-        SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
-        Value tile = tensor::ExtractSliceOp::create(b, loc, tileType, out,
-                                                    offsets, sizes, strides);
         Value expert = tensor::ExtractOp::create(b, loc, schedule.tileExperts,
                                                  t);
+        WarpTileRows rows = tileRows(b, loc, t, expert);
+        SmallVector<OpFoldResult> offsets{rows.first, b.getIndexAttr(0)};
+        SmallVector<OpFoldResult> sizes{
+            rows.count ? OpFoldResult(rows.count)
+                       : OpFoldResult(b.getIndexAttr(kTileRows)),
+            b.getIndexAttr(m)};
+        SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+        auto tileType = RankedTensorType::get(
+            {rows.count ? ShapedType::kDynamic : kTileRows, m},
+            initType.getElementType());
+        Value tile = tensor::ExtractSliceOp::create(b, loc, tileType, out,
+                                                    offsets, sizes, strides);
         // Surplus tiles (beyond the last expert's) exit.
         Value ffnTile = arith::CmpIOp::create(
             b, loc, arith::CmpIPredicate::slt, expert,
@@ -167,11 +194,13 @@ Value mma::warpGemm(OpBuilder &b, Location loc, const TileSchedule &schedule,
               Value e = arith::IndexCastOp::create(b, loc, b.getIndexType(),
                                                    expert);
               scf::YieldOp::create(
-                  b, loc, tileProduct(b, loc, padded, w, e, row, tile,
-                                      operandType));
+                  b, loc,
+                  tileProduct(b, loc, padded, terms, e, row, tile, m,
+                              epilogue, operandType));
             },
             [&](OpBuilder &b, Location loc) {
-              scf::YieldOp::create(b, loc, tile);
+              scf::YieldOp::create(b, loc,
+                                   surplus ? surplus(b, loc, tile) : tile);
             });
         auto terminator = scf::InParallelOp::create(b, loc);
         b.setInsertionPointToStart(terminator.getBody());
@@ -179,4 +208,67 @@ Value mma::warpGemm(OpBuilder &b, Location loc, const TileSchedule &schedule,
                                               offsets, sizes, strides);
       });
   return forall.getResult(0);
+}
+
+Value mma::writeTileBlock(OpBuilder &b, Location loc, Value block, Value tile,
+                          Value n) {
+  bool rowsInBounds =
+      cast<RankedTensorType>(tile.getType()).getDimSize(0) == kTileRows;
+  return vector::TransferWriteOp::create(
+             b, loc, block, tile, ValueRange{indexConstant(b, loc, 0), n},
+             ArrayRef<bool>{rowsInBounds, true})
+      .getResult();
+}
+
+Value mma::zeroTile(OpBuilder &b, Location loc, Value tile) {
+  auto type = cast<RankedTensorType>(tile.getType());
+  auto blockType =
+      VectorType::get({kTileRows, kMmaCols}, type.getElementType());
+  auto loop = scf::ForOp::create(
+      b, loc, indexConstant(b, loc, 0),
+      indexConstant(b, loc, type.getDimSize(1)),
+      indexConstant(b, loc, kMmaCols), ValueRange{tile},
+      [&](OpBuilder &b, Location loc, Value n, ValueRange args) {
+        Value zero = arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(
+                        blockType, b.getZeroAttr(type.getElementType())));
+        scf::YieldOp::create(b, loc,
+                             writeTileBlock(b, loc, zero, args[0], n));
+      });
+  return loop.getResult(0);
+}
+
+Value mma::readRowBroadcast(OpBuilder &b, Location loc, Value source, Value e,
+                            Value n) {
+  Type element = cast<RankedTensorType>(source.getType()).getElementType();
+  Value pad = arith::ConstantOp::create(b, loc, b.getFloatAttr(element, 0.0));
+  Value row = vector::TransferReadOp::create(
+      b, loc, VectorType::get({kMmaCols}, element), source, ValueRange{e, n},
+      pad, ArrayRef<bool>{true});
+  Value block = vector::BroadcastOp::create(
+      b, loc, VectorType::get({kTileRows, kMmaCols}, element), row);
+  Type f32 = b.getF32Type();
+  if (element == f32)
+    return block;
+  return arith::ExtFOp::create(
+      b, loc, VectorType::get({kTileRows, kMmaCols}, f32), block);
+}
+
+Value mma::warpGemm(OpBuilder &b, Location loc, const TileSchedule &schedule,
+                    Value padded, Value w, Type operandType) {
+  int64_t m = cast<RankedTensorType>(w.getType()).getDimSize(1);
+  Value rows = arith::MulIOp::create(b, loc, schedule.numTiles,
+                                     indexConstant(b, loc, kTileRows));
+  auto type = RankedTensorType::get({ShapedType::kDynamic, m}, b.getF32Type());
+  Value init = tensor::EmptyOp::create(b, loc, type, ValueRange{rows});
+  return fusedWarpGemm(
+      b, loc, schedule, padded, WarpGemmTerm{w}, init,
+      [](OpBuilder &b, Location loc, Value t, Value) {
+        return WarpTileRows{
+            arith::MulIOp::create(b, loc, t, indexConstant(b, loc, kTileRows)),
+            Value()};
+      },
+      [](OpBuilder &b, Location loc, Value, Value n, ValueRange accs,
+         Value tile) { return writeTileBlock(b, loc, accs[0], tile, n); },
+      operandType);
 }

@@ -3,7 +3,10 @@
 // The products of the tensor-core grouped FFN as tensor-level vector IR that
 // both targets compile: an scf.forall over row tiles (mapped to #gpu.warp:
 // one warp per tile on the GPU, a sequential loop on the CPU) whose body
-// runs m16n8k16 vector.contracts of extended bf16/f16 operands into f32.
+// runs m16n8k16 vector.contracts of extended bf16/f16 operands into f32
+// accumulators and hands them to an epilogue, element-wise vector code that
+// writes the tile's destination (moe-gpu-prepare-mma distributes it over the
+// lanes with the accumulators).
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,8 +36,72 @@ Type operandStorageType(MLIRContext *context);
 Value toOperandStorage(OpBuilder &b, Location loc, Value f32Value,
                        Type operandType);
 
+/// One product of a fused warp GEMM: for the output columns [n, n + 8) the
+/// warp multiplies its rows by rows [scale * n + offset, + 8) of its
+/// expert's `w` ([E, M, K], operands in the storage type).
+struct WarpGemmTerm {
+  Value w;
+  int64_t scale = 1;
+  int64_t offset = 0;
+};
+
+/// The row of `term`'s weight for output column `n` (index):
+/// scale * n + offset.
+Value termRow(OpBuilder &b, Location loc, const WarpGemmTerm &term, Value n);
+
+/// The destination rows of a warp tile: `count` rows from `first` (both
+/// index); a null `count` means kTileRows rows (a static slice).
+struct WarpTileRows {
+  Value first;
+  Value count;
+};
+
+/// The rows tile `t` (index) of expert `expert` (i32, E for surplus tiles)
+/// writes.
+using WarpTileRowsFn =
+    function_ref<WarpTileRows(OpBuilder &, Location, Value t, Value expert)>;
+
+/// One output block's epilogue: `accs` are the terms' accumulators
+/// (vector<kTileRows x kMmaCols x f32>, in term order) for the output
+/// columns [n, n + kMmaCols) of a tile of expert `e` (index); it writes them
+/// into `tile` (the warp's destination slice, with writeTileBlock) and
+/// returns the new tile.
+using WarpEpilogue = function_ref<Value(OpBuilder &, Location, Value e,
+                                        Value n, ValueRange accs, Value tile)>;
+
+/// What a surplus tile writes into its destination slice `tile` (and
+/// returns); without one, surplus tiles write nothing.
+using WarpSurplusFn = function_ref<Value(OpBuilder &, Location, Value tile)>;
+
+/// The fused warp GEMM: an scf.forall over the schedule's tiles into `init`
+/// ([rows, M] of any element type) where each tile of an FFN expert, for
+/// every block of kMmaCols of the M output columns, runs the K loop of the
+/// terms' contracts over `padded` ([numTiles * kTileRows, K], operands of
+/// `operandType` in the storage type), then `epilogue` into the slice of
+/// `init` that `tileRows` gives; surplus tiles run `surplus` on theirs.
+/// Output blocks whose accumulators fit the registers together share the A
+/// fragment.
+Value fusedWarpGemm(OpBuilder &b, Location loc, const TileSchedule &schedule,
+                    Value padded, ArrayRef<WarpGemmTerm> terms, Value init,
+                    WarpTileRowsFn tileRows, WarpEpilogue epilogue,
+                    Type operandType, WarpSurplusFn surplus = nullptr);
+
+/// Zeros written into the destination slice `tile` ([rows, M], M a multiple
+/// of kMmaCols), kMmaCols columns at a time.
+Value zeroTile(OpBuilder &b, Location loc, Value tile);
+
+/// Writes `block` (vector<kTileRows x kMmaCols>) into the destination slice
+/// `tile` at column `n`: rows past a dynamic slice's size are dropped.
+Value writeTileBlock(OpBuilder &b, Location loc, Value block, Value tile,
+                     Value n);
+
+/// `source` [E, M] at (e, n .. n + kMmaCols) broadcast over the tile's rows:
+/// vector<kTileRows x kMmaCols x f32> (a bias in an epilogue).
+Value readRowBroadcast(OpBuilder &b, Location loc, Value source, Value e,
+                       Value n);
+
 /// padded [numTiles * kTileRows, K] times the tile's expert's w^T
-/// (w [E, M, K]), both operands of `operandType` in the storage type:
+/// (w [E, M, K], both operands of `operandType` in the storage type):
 /// [numTiles * kTileRows, M] f32. Tiles of surplus experts are skipped (their
 /// rows stay undefined).
 Value warpGemm(OpBuilder &b, Location loc, const TileSchedule &schedule,

@@ -21,6 +21,8 @@
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "llvm/Support/CommandLine.h"
+
 #include <cstdlib>
 
 using namespace mlir;
@@ -38,6 +40,20 @@ static std::string toolkitPath(const moe::MoECUDAPipelineOptions &options) {
       return value;
   return "/usr/local/cuda";
 }
+
+/// Hidden: the CPU emulation (moe-gpu-on-cpu-to-llvm) lowers the expert FFNs
+/// as the sm_90a pipeline does (64-row tiles, the warpgroup GEMMs' generics
+/// run as loops), so that their tile schedule and epilogues are checked
+/// without a GPU.
+static llvm::cl::opt<bool> wgmmaOnCPU(
+    "moe-gpu-on-cpu-wgmma",
+    llvm::cl::desc("moe-gpu-on-cpu-to-llvm: lower the expert FFNs as for "
+                   "sm_90a (warpgroup GEMM tiles)"),
+    llvm::cl::init(false), llvm::cl::Hidden);
+
+/// Whether `chip` has the warpgroup MMAs (wgmma) and TMA of the sm_90a
+/// performance path: they need the arch-specific feature set.
+static bool hasWarpgroupMMA(StringRef chip) { return chip == "sm_90a"; }
 
 /// Whether `chip` (sm_XY) has the m16n8k16 bf16/f16 MMA: sm_80 and newer.
 bool mlir::moe::hasTensorCoreMMA(StringRef chip) {
@@ -93,12 +109,20 @@ static void addKernelCompilation(OpPassManager &pm,
   pm.addPass(createCSEPass());
 }
 
-void mlir::moe::buildMoEGPUTensorPipeline(OpPassManager &pm,
-                                          StringRef precision) {
+/// The tensor-level lowering; `wgmma`: expert FFNs whose shapes allow it
+/// take the warpgroup GEMM (sm_90a), the others the warp MMAs.
+static void addGPUTensorPipeline(OpPassManager &pm, StringRef precision,
+                                 bool wgmma) {
+  using namespace mlir::moe;
   pm.addPass(createMoEDecomposeLayer());
   // Expert FFNs on tensor cores where 16-bit operands are asked for (or the
   // model is 16-bit); empty `precision`: never (GPUs without m16n8k16).
   if (!precision.empty()) {
+    if (wgmma) {
+      ConvertMoEGroupedFFNToWGMMAOptions warpgroup;
+      warpgroup.precision = precision.str();
+      pm.addPass(createConvertMoEGroupedFFNToWGMMA(warpgroup));
+    }
     ConvertMoEGroupedFFNToMMAOptions mma;
     mma.precision = precision.str();
     pm.addPass(createConvertMoEGroupedFFNToMMA(mma));
@@ -113,11 +137,20 @@ void mlir::moe::buildMoEGPUTensorPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
 }
 
+void mlir::moe::buildMoEGPUTensorPipeline(OpPassManager &pm,
+                                          StringRef precision) {
+  addGPUTensorPipeline(pm, precision, wgmmaOnCPU);
+}
+
 void mlir::moe::buildMoECUDAToLLVMPipeline(
     OpPassManager &pm, const MoECUDAPipelineOptions &options) {
-  buildMoEGPUTensorPipeline(
-      pm, hasTensorCoreMMA(options.chip) ? StringRef(options.precision) : "");
+  addGPUTensorPipeline(
+      pm, hasTensorCoreMMA(options.chip) ? StringRef(options.precision) : "",
+      hasWarpgroupMMA(options.chip));
   addMoEBufferizationPasses(pm);
+  // The warpgroup GEMMs (sm_90a): TMA + wgmma kernels, before their
+  // generics would become parallel loops.
+  pm.addNestedPass<func::FuncOp>(createMoEGPUWGMMAGemm());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createMoEGPUHoistConstants());
   pm.addPass(createCanonicalizerPass());
@@ -140,6 +173,8 @@ void mlir::moe::buildMoECUDAToLLVMPipeline(
   MoEGPUOffloadOptions leftovers;
   leftovers.wrapParallelLoops = true;
   pm.addNestedPass<func::FuncOp>(createMoEGPUOffload(leftovers));
+  // The warpgroup GEMMs' TMA descriptors, over the device buffers.
+  pm.addNestedPass<func::FuncOp>(createMoEGPUTMADescriptors());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Kernels named after what they do (outlining would say main_graph_kernel).
