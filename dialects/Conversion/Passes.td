@@ -152,13 +152,14 @@ def ConvertMoEGroupedFFNToMMA : Pass<"convert-moe-grouped-ffn-to-mma"> {
         are skipped), tile -> expert;
       - the rows gathered into the padded layout and converted to the
         operand type in one element-wise `linalg.generic`;
-      - fc1, fc3 and fc2 each one `scf.forall` over tiles mapped to
-        `#gpu.warp<x>` (one warp per tile on the GPU, a loop on the CPU)
-        whose body runs m16n8k16 `vector.contract`s on `arith.extf`'d
-        operand vectors read with `vector.transfer_read`, f32 accumulators;
-      - the bias, activation (both swiglu layouts) and fc3 gating of the
-        reference lowering in one element-wise generic that also converts
-        to fc2's operand; fc2's bias while un-padding.
+      - fc1 (with fc3) and fc2 each one `scf.forall` over (tile, column
+        group) mapped to (`#gpu.warp<x>`, `#gpu.warp<y>`) (one warp each on
+        the GPU, a loop on the CPU) whose body runs m16n8k16
+        `vector.contract`s on `arith.extf`'d operand vectors read with
+        `vector.transfer_read`, f32 accumulators, then an epilogue in
+        registers: fc1's bias, activation (both swiglu layouts) and fc3
+        gating, converted to fc2's operand; fc2's bias, written straight
+        into the ragged result.
     Constant weights are converted at compile time. bf16 operands are
     stored as bits in f16 tensors (upstream's `nvgpu.mma.sync` handles f16
     only) and bitcast back before the extension.
@@ -172,7 +173,7 @@ def ConvertMoEGroupedFFNToMMA : Pass<"convert-moe-grouped-ffn-to-mma"> {
            {activation = #moe.activation<kind = relu>}
            : (tensor<?x32xf32>, tensor<5xi32>, tensor<4x16x32xf32>,
               tensor<4x32x16xf32>) -> tensor<?x32xf32>
-    // becomes three scf.forall tile loops of
+    // becomes two scf.forall tile loops of
     %d = vector.contract {...} %a, %b, %acc
            : vector<16x16xf32>, vector<8x16xf32> into vector<16x8xf32>
     ```
@@ -338,9 +339,11 @@ def MoEGPUOffload : Pass<"moe-gpu-offload", "::mlir::func::FuncOp"> {
 def MoEGPUMapWarpTiles : Pass<"moe-gpu-map-warp-tiles", "::mlir::func::FuncOp"> {
   let summary = "scf.forall over warp tiles as kernels of one warp per tile";
   let description = [{
-    Turns every top-level `scf.forall` whose mapping is `[#gpu.warp<x>]`
-    (the warp GEMMs of `convert-moe-grouped-ffn-to-mma`) into a `gpu.launch`
-    with one block of 32 threads per iteration: the iteration's body runs
+    Turns every top-level `scf.forall` whose dimensions are all mapped to
+    distinct warp ids (`#gpu.warp<x|y|z>`: the warp GEMMs of
+    `convert-moe-grouped-ffn-to-mma`) into a `gpu.launch` whose grid's x, y
+    and z are those dimensions, with one block of 32 threads per
+    iteration: the iteration's body runs
     in every lane, and `convert-vector-to-gpu` later distributes its warp
     vector ops over the lanes. Runs after bufferisation, before the generic
     parallel-loop mapping.

@@ -18,6 +18,7 @@
 #include "moe/Conversion/MoEToLinalg/GroupedFFNToMMA.h"
 
 #include "LaneWise.h"
+#include "MMAOperands.h"
 #include "MMATileSchedule.h"
 #include "WarpGemm.h"
 
@@ -44,41 +45,6 @@ namespace {
 
 using utils::IteratorType;
 
-/// An element-wise generic over an empty [rows, cols] tensor of `element`
-/// whose body gets (row, column) indices.
-Value indexedTensor(OpBuilder &b, Location loc, Value rows, int64_t cols,
-                    Type element,
-                    function_ref<Value(OpBuilder &, Location, Value, Value)>
-                        body) {
-  auto type = RankedTensorType::get({ShapedType::kDynamic, cols}, element);
-  Value init = tensor::EmptyOp::create(b, loc, type, ValueRange{rows});
-  auto op = linalg::GenericOp::create(
-      b, loc, type, ValueRange{}, init,
-      ArrayRef<AffineMap>{
-          AffineMap::getMultiDimIdentityMap(2, b.getContext())},
-      ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::parallel},
-      [&](OpBuilder &b, Location loc, ValueRange) {
-        Value value = body(b, loc, linalg::IndexOp::create(b, loc, 0),
-                           linalg::IndexOp::create(b, loc, 1));
-        linalg::YieldOp::create(b, loc, value);
-      });
-  return op.getResult(0);
-}
-
-/// Element (i, j) of a matrix as f32.
-Value f32At(OpBuilder &b, Location loc, Value matrix, Value i, Value j) {
-  Value value = tensor::ExtractOp::create(b, loc, matrix, ValueRange{i, j});
-  return castFloat(b, loc, value, b.getF32Type());
-}
-
-/// The 16-bit pattern of `value` as `operandType` (round to nearest even).
-uint16_t operandBits(APFloat value, Type operandType) {
-  bool lost;
-  value.convert(cast<FloatType>(operandType).getFloatSemantics(),
-                APFloat::rmNearestTiesToEven, &lost);
-  return value.bitcastToAPInt().getZExtValue();
-}
-
 /// Rows per group of the blocked interleaved-swiglu layout: one output
 /// block's kMmaCols gate rows, then its kMmaCols linear rows.
 constexpr int64_t kSwigluGroup = 2 * kMmaCols;
@@ -94,13 +60,13 @@ int64_t interleavedSource(int64_t p) {
 
 /// interleavedSource on an index (scalar code in a body).
 Value interleavedSource(OpBuilder &b, Location loc, Value p) {
-  Value q = arith::RemUIOp::create(b, loc, p,
-                                   indexConstant(b, loc, kSwigluGroup));
+  Value q =
+      arith::RemUIOp::create(b, loc, p, indexConstant(b, loc, kSwigluGroup));
   Value twice = arith::MulIOp::create(b, loc, q, indexConstant(b, loc, 2));
   Value gate = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, q,
                                      indexConstant(b, loc, kMmaCols));
-  Value linear = arith::SubIOp::create(
-      b, loc, twice, indexConstant(b, loc, 2 * kMmaCols - 1));
+  Value linear = arith::SubIOp::create(b, loc, twice,
+                                       indexConstant(b, loc, 2 * kMmaCols - 1));
   Value offset = arith::SelectOp::create(b, loc, gate, twice, linear);
   return arith::AddIOp::create(b, loc, arith::SubIOp::create(b, loc, p, q),
                                offset);
@@ -147,8 +113,8 @@ Value blockedSwigluRows(OpBuilder &b, Location loc, Value x,
   int64_t rank = type.getRank();
   if (operandType)
     type = type.clone(operandStorageType(b.getContext()));
-  Value init = tensor::EmptyOp::create(b, loc, type.getShape(),
-                                       type.getElementType());
+  Value init =
+      tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
   SmallVector<IteratorType> iterators(rank, IteratorType::parallel);
   auto op = linalg::GenericOp::create(
       b, loc, type, ValueRange{}, init,
@@ -166,61 +132,6 @@ Value blockedSwigluRows(OpBuilder &b, Location loc, Value x,
         linalg::YieldOp::create(b, loc, value);
       });
   return op.getResult(0);
-}
-
-/// A float constant's elements as MMA operands in the storage type (null if
-/// its data cannot be read: an unsupported attribute kind).
-DenseElementsAttr convertedConstant(Attribute attr, Type operandType) {
-  auto type = dyn_cast<RankedTensorType>(cast<TypedAttr>(attr).getType());
-  if (!type)
-    return {};
-  SmallVector<uint16_t> bits;
-  if (auto dense = dyn_cast<DenseFPElementsAttr>(attr)) {
-    bits.reserve(type.getNumElements());
-    for (APFloat value : dense.getValues<APFloat>())
-      bits.push_back(operandBits(value, operandType));
-  } else if (auto blob = dyn_cast<DenseF32ResourceElementsAttr>(attr)) {
-    // Imported ONNX initializers are resource blobs.
-    std::optional<ArrayRef<float>> values = blob.tryGetAsArrayRef();
-    if (!values)
-      return {};
-    bits.reserve(values->size());
-    for (float value : *values)
-      bits.push_back(operandBits(APFloat(value), operandType));
-  } else {
-    return {};
-  }
-  auto storageType = type.clone(operandStorageType(attr.getContext()));
-  return DenseElementsAttr::getFromRawBuffer(
-      storageType, ArrayRef<char>(reinterpret_cast<const char *>(bits.data()),
-                                  bits.size() * sizeof(uint16_t)));
-}
-
-/// `w` [E, M, K] as MMA operands: a constant converted at compile time,
-/// anything else by an element-wise generic.
-Value weightOperands(OpBuilder &b, Location loc, Value w, Type operandType) {
-  Type storage = operandStorageType(b.getContext());
-  Attribute values;
-  if (matchPattern(w, m_Constant(&values)))
-    if (DenseElementsAttr converted = convertedConstant(values, operandType))
-      return arith::ConstantOp::create(b, loc, converted);
-  return mapElements(b, loc, w, storage,
-                     [&](OpBuilder &b, Location loc, ValueRange args) {
-                       Value x = castFloat(b, loc, args[0], b.getF32Type());
-                       return toOperandStorage(b, loc, x, operandType);
-                     });
-}
-
-/// The MMA operand type of `op`: the precision asked for, else the weights'
-/// own 16-bit type; null when the op stays f32.
-Type operandTypeOf(GroupedFFNOp op, StringRef precision) {
-  MLIRContext *context = op.getContext();
-  if (precision == "bf16")
-    return BFloat16Type::get(context);
-  if (precision == "f16")
-    return Float16Type::get(context);
-  Type weights = op.getFc1Weights().getType().getElementType();
-  return weights.isBF16() || weights.isF16() ? weights : Type();
 }
 
 /// The rows of the ragged [N, H] result that each tile writes, as two
@@ -244,8 +155,7 @@ std::pair<Value, Value> raggedTileRows(OpBuilder &b, Location loc,
         .getResult();
   };
   auto op = linalg::GenericOp::create(
-      b, loc, TypeRange{type, type}, ValueRange{},
-      ValueRange{empty(), empty()},
+      b, loc, TypeRange{type, type}, ValueRange{}, ValueRange{empty(), empty()},
       ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(1, context),
                           AffineMap::getMultiDimIdentityMap(1, context)},
       ArrayRef<IteratorType>{IteratorType::parallel},
@@ -258,19 +168,19 @@ std::pair<Value, Value> raggedTileRows(OpBuilder &b, Location loc,
               b, loc, b.getIndexType(),
               tensor::ExtractOp::create(b, loc, tensor, i));
         };
-        Value expert = tensor::ExtractOp::create(b, loc, schedule.tileExperts,
-                                                 t);
+        Value expert =
+            tensor::ExtractOp::create(b, loc, schedule.tileExperts, t);
         Value e = clampedExpertIndex(b, loc, expert, experts);
         auto [firstPadded, firstRow] = expertStarts(b, loc, schedule, e);
-        Value end = indexAt(schedule.offsets, arith::AddIOp::create(
-                                                  b, loc, e,
-                                                  indexConstant(b, loc, 1)));
+        Value end =
+            indexAt(schedule.offsets,
+                    arith::AddIOp::create(b, loc, e, indexConstant(b, loc, 1)));
         Value ffnFirst = arith::AddIOp::create(
             b, loc, firstRow,
             arith::SubIOp::create(b, loc, paddedRow, firstPadded));
         // Surplus tile s = t - tileEnds[E - 1]: rows offsets[E] + 16 s ..
-        Value firstSurplus = indexAt(schedule.tileEnds,
-                                     indexConstant(b, loc, experts - 1));
+        Value firstSurplus =
+            indexAt(schedule.tileEnds, indexConstant(b, loc, experts - 1));
         Value tailFirst = arith::AddIOp::create(
             b, loc, indexAt(schedule.offsets, indexConstant(b, loc, experts)),
             arith::SubIOp::create(
@@ -278,9 +188,9 @@ std::pair<Value, Value> raggedTileRows(OpBuilder &b, Location loc,
                 arith::MulIOp::create(b, loc, firstSurplus,
                                       indexConstant(b, loc, kTileRows))));
         tailFirst = arith::MinSIOp::create(b, loc, tailFirst, rowCount);
-        Value ffnTile = arith::CmpIOp::create(
-            b, loc, arith::CmpIPredicate::slt, expert,
-            i32Constant(b, loc, experts));
+        Value ffnTile =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, expert,
+                                  i32Constant(b, loc, experts));
         Value first =
             arith::SelectOp::create(b, loc, ffnTile, ffnFirst, tailFirst);
         Value last = arith::SelectOp::create(b, loc, ffnTile, end, rowCount);
@@ -325,11 +235,11 @@ struct MMAGroupedFFN : OpRewritePattern<GroupedFFNOp> {
     Type storage = operandStorageType(getContext());
     Value rows = op.getRows();
     Value rowCount = indexDim(rewriter, loc, rows, 0);
-    TileSchedule schedule = buildTileSchedule(rewriter, loc, op.getOffsets(),
-                                              rowCount, experts);
-    Value padded = arith::MulIOp::create(rewriter, loc, schedule.numTiles,
-                                         indexConstant(rewriter, loc,
-                                                       kTileRows));
+    TileSchedule schedule =
+        buildTileSchedule(rewriter, loc, op.getOffsets(), rowCount, experts);
+    Value padded =
+        arith::MulIOp::create(rewriter, loc, schedule.numTiles,
+                              indexConstant(rewriter, loc, kTileRows));
 
     // The rows in the padded layout, as operands (zero padding).
     Value sources = paddedSourceRows(rewriter, loc, schedule);
@@ -337,8 +247,8 @@ struct MMAGroupedFFN : OpRewritePattern<GroupedFFNOp> {
         rewriter, kernelLoc(loc, "moe_mma_gather"), padded, hidden, storage,
         [&](OpBuilder &b, Location loc, Value p, Value k) -> Value {
           Value source = tensor::ExtractOp::create(b, loc, sources, p);
-          Value valid = arith::CmpIOp::create(
-              b, loc, arith::CmpIPredicate::sge, source, i32Constant(b, loc, 0));
+          Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
+                                              source, i32Constant(b, loc, 0));
           Value row = arith::IndexCastOp::create(
               b, loc, b.getIndexType(),
               arith::MaxSIOp::create(b, loc, source, i32Constant(b, loc, 0)));
@@ -392,7 +302,7 @@ struct MMAGroupedFFN : OpRewritePattern<GroupedFFNOp> {
       termBiases.push_back(op.getFc3Bias());
     }
     auto fc1Epilogue = [&](OpBuilder &b, Location loc, Value e, Value n,
-                           ValueRange accs, Value tile) -> Value {
+                           ValueRange accs) -> Value {
       // The accumulators, then the biases of the terms that have one.
       SmallVector<Value> blocks = llvm::to_vector(accs);
       SmallVector<int64_t> biasOf(terms.size(), -1);
@@ -416,7 +326,7 @@ struct MMAGroupedFFN : OpRewritePattern<GroupedFFNOp> {
               y = arith::MulFOp::create(b, loc, y, term(terms.size() - 1));
             return toOperandStorage(b, loc, y, operandType);
           });
-      return writeTileBlock(b, loc, y, tile, n);
+      return y;
     };
     auto paddedRows = [](OpBuilder &b, Location loc, Value t, Value) {
       return WarpTileRows{
@@ -427,15 +337,14 @@ struct MMAGroupedFFN : OpRewritePattern<GroupedFFNOp> {
         rewriter, loc,
         RankedTensorType::get({ShapedType::kDynamic, inter}, storage),
         ValueRange{padded});
-    Value a2 = fusedWarpGemm(rewriter, kernelLoc(loc, "moe_mma_fc1_act"),
-                             schedule, a, terms, a2Init, paddedRows,
-                             fc1Epilogue, operandType);
+    Value a2 =
+        fusedWarpGemm(rewriter, kernelLoc(loc, "moe_mma_fc1_act"), schedule, a,
+                      terms, a2Init, paddedRows, fc1Epilogue, operandType);
 
     // fc2 into the ragged result (see raggedTileRows); the warp kernel only
     // reads its tile's rows.
-    auto [tileFirsts, tileCounts] =
-        raggedTileRows(rewriter, kernelLoc(loc, "moe_mma_tile_rows"),
-                       schedule, rowCount);
+    auto [tileFirsts, tileCounts] = raggedTileRows(
+        rewriter, kernelLoc(loc, "moe_mma_tile_rows"), schedule, rowCount);
     auto raggedRows = [&](OpBuilder &b, Location loc, Value t,
                           Value) -> WarpTileRows {
       auto at = [&](Value tensor) -> Value {
@@ -447,27 +356,27 @@ struct MMAGroupedFFN : OpRewritePattern<GroupedFFNOp> {
     };
     Value bias2 = op.getFc2Bias();
     auto fc2Epilogue = [&](OpBuilder &b, Location loc, Value e, Value n,
-                           ValueRange accs, Value tile) -> Value {
+                           ValueRange accs) -> Value {
       Value y = accs[0];
       if (bias2)
         y = arith::AddFOp::create(b, loc, y,
                                   readRowBroadcast(b, loc, bias2, e, n));
-      return writeTileBlock(b, loc, y, tile, n);
+      return y;
     };
     auto resultF32 = RankedTensorType::get({ShapedType::kDynamic, hidden}, f32);
     Value result =
         tensor::EmptyOp::create(rewriter, loc, resultF32, ValueRange{rowCount});
-    result = fusedWarpGemm(
-        rewriter, kernelLoc(loc, "moe_mma_fc2"), schedule, a2,
-        WarpGemmTerm{operands(op.getFc2Weights())}, result, raggedRows,
-        fc2Epilogue, operandType,
-        [](OpBuilder &b, Location loc, Value tile) {
-          return zeroTile(b, loc, tile);
-        });
+    result = fusedWarpGemm(rewriter, kernelLoc(loc, "moe_mma_fc2"), schedule,
+                           a2, WarpGemmTerm{operands(op.getFc2Weights())},
+                           result, raggedRows, fc2Epilogue, operandType,
+                           [](OpBuilder &b, Location loc, Value tile) {
+                             return zeroTile(b, loc, tile);
+                           });
     auto resultType = op.getResult().getType();
-    result = castFloatTensor(rewriter, loc, result, resultType.getElementType());
-    rewriter.replaceOp(op,
-                       tensor::CastOp::create(rewriter, loc, resultType, result));
+    result =
+        castFloatTensor(rewriter, loc, result, resultType.getElementType());
+    rewriter.replaceOp(
+        op, tensor::CastOp::create(rewriter, loc, resultType, result));
     return success();
   }
 

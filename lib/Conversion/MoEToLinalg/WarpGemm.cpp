@@ -39,21 +39,20 @@ int64_t blocksPerStep(int64_t m, int64_t terms) {
 
 /// A 2-D in-bounds read of `shape` at `indices` (operands of `operandType`
 /// in the storage type), extended to f32.
-Value readExtended(OpBuilder &b, Location loc, Value source,
-                   ValueRange indices, ArrayRef<int64_t> shape,
-                   Type operandType) {
+Value readExtended(OpBuilder &b, Location loc, Value source, ValueRange indices,
+                   ArrayRef<int64_t> shape, Type operandType) {
   Type element = cast<RankedTensorType>(source.getType()).getElementType();
   auto type = VectorType::get(shape, element);
   // Created in the loop body: convert-vector-to-gpu rejects reduction loops
   // that capture non-constant scalars from above.
   Value pad = arith::ConstantOp::create(b, loc, b.getFloatAttr(element, 0.0));
   Value read = vector::TransferReadOp::create(b, loc, type, source, indices,
-                                             pad, ArrayRef<bool>{true, true});
+                                              pad, ArrayRef<bool>{true, true});
   if (operandType != element)
-    read = arith::BitcastOp::create(
-        b, loc, VectorType::get(shape, operandType), read);
-  return arith::ExtFOp::create(
-      b, loc, VectorType::get(shape, b.getF32Type()), read);
+    read = arith::BitcastOp::create(b, loc, VectorType::get(shape, operandType),
+                                    read);
+  return arith::ExtFOp::create(b, loc, VectorType::get(shape, b.getF32Type()),
+                               read);
 }
 
 /// The contract acc[m, n] += a[m, k] * b[n, k] (B as stored: [n, k]).
@@ -72,57 +71,53 @@ Value contract(OpBuilder &b, Location loc, Value lhs, Value rhs, Value acc) {
   return vector::ContractionOp::create(b, loc, lhs, rhs, acc, maps, iterators);
 }
 
-/// One tile of expert `e` (index): for every group of output blocks, the K
-/// loop of the terms' contracts, then the epilogue of each block into
-/// `tile` (M output columns).
+/// One column group of a tile of expert `e` (index): the K loop of the
+/// terms' contracts for the `group` output blocks from column `column`, then
+/// each block's epilogue stored into `tile` (the group's columns).
 Value tileProduct(OpBuilder &b, Location loc, Value padded,
-                  ArrayRef<WarpGemmTerm> terms, Value e, Value row, Value tile,
-                  int64_t m, WarpEpilogue epilogue, Type operandType) {
+                  ArrayRef<WarpGemmTerm> terms, Value e, Value row,
+                  Value column, int64_t group, Value tile,
+                  WarpEpilogue epilogue, Type operandType) {
   int64_t depth =
       cast<RankedTensorType>(terms.front().w.getType()).getDimSize(2);
   int64_t numTerms = terms.size();
-  int64_t group = blocksPerStep(m, numTerms);
   auto accType = VectorType::get({kTileRows, kMmaCols}, b.getF32Type());
   Value zero = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
-  auto blockColumn = [&](OpBuilder &b, Location loc, Value column, int64_t j) {
+  auto blockColumn = [&](OpBuilder &b, Location loc, int64_t j) {
     return arith::AddIOp::create(b, loc, column,
                                  indexConstant(b, loc, j * kMmaCols))
         .getResult();
   };
-  auto columnLoop = scf::ForOp::create(
-      b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, m),
-      indexConstant(b, loc, group * kMmaCols), ValueRange{tile},
-      [&](OpBuilder &b, Location loc, Value column, ValueRange tileArgs) {
-        SmallVector<Value> zeros(group * numTerms, zero);
-        auto depthLoop = scf::ForOp::create(
-            b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, depth),
-            indexConstant(b, loc, kMmaDepth), zeros,
-            [&](OpBuilder &b, Location loc, Value k, ValueRange accs) {
-              Value a = readExtended(b, loc, padded, ValueRange{row, k},
-                                     {kTileRows, kMmaDepth}, operandType);
-              SmallVector<Value> next;
-              for (int64_t j = 0; j < group; ++j) {
-                Value n = blockColumn(b, loc, column, j);
-                for (auto [i, term] : llvm::enumerate(terms)) {
-                  Value wRow = termRow(b, loc, term, n);
-                  Value bFragment = readExtended(
-                      b, loc, term.w, ValueRange{e, wRow, k},
-                      {kMmaCols, kMmaDepth}, operandType);
-                  next.push_back(contract(b, loc, a, bFragment,
-                                          accs[j * numTerms + i]));
-                }
-              }
-              scf::YieldOp::create(b, loc, next);
-            });
-        Value result = tileArgs[0];
-        for (int64_t j = 0; j < group; ++j)
-          result = epilogue(
-              b, loc, e, blockColumn(b, loc, column, j),
-              depthLoop.getResults().slice(j * numTerms, numTerms), result);
-        scf::YieldOp::create(b, loc, result);
+  SmallVector<Value> zeros(group * numTerms, zero);
+  auto depthLoop = scf::ForOp::create(
+      b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, depth),
+      indexConstant(b, loc, kMmaDepth), zeros,
+      [&](OpBuilder &b, Location loc, Value k, ValueRange accs) {
+        Value a = readExtended(b, loc, padded, ValueRange{row, k},
+                               {kTileRows, kMmaDepth}, operandType);
+        SmallVector<Value> next;
+        for (int64_t j = 0; j < group; ++j) {
+          Value n = blockColumn(b, loc, j);
+          for (auto [i, term] : llvm::enumerate(terms)) {
+            Value wRow = termRow(b, loc, term, n);
+            Value bFragment =
+                readExtended(b, loc, term.w, ValueRange{e, wRow, k},
+                             {kMmaCols, kMmaDepth}, operandType);
+            next.push_back(
+                contract(b, loc, a, bFragment, accs[j * numTerms + i]));
+          }
+        }
+        scf::YieldOp::create(b, loc, next);
       });
-  return columnLoop.getResult(0);
+  for (int64_t j = 0; j < group; ++j) {
+    Value block =
+        epilogue(b, loc, e, blockColumn(b, loc, j),
+                 depthLoop.getResults().slice(j * numTerms, numTerms));
+    tile = writeTileBlock(b, loc, block, tile,
+                          indexConstant(b, loc, j * kMmaCols));
+  }
+  return tile;
 }
 
 } // namespace
@@ -144,11 +139,10 @@ Value mma::termRow(OpBuilder &b, Location loc, const WarpGemmTerm &term,
                    Value n) {
   Value row = n;
   if (term.scale != 1)
-    row = arith::MulIOp::create(b, loc, row,
-                                indexConstant(b, loc, term.scale));
+    row = arith::MulIOp::create(b, loc, row, indexConstant(b, loc, term.scale));
   if (term.offset != 0)
-    row = arith::AddIOp::create(b, loc, row,
-                                indexConstant(b, loc, term.offset));
+    row =
+        arith::AddIOp::create(b, loc, row, indexConstant(b, loc, term.offset));
   return row;
 }
 
@@ -160,43 +154,53 @@ Value mma::fusedWarpGemm(OpBuilder &b, Location loc,
   MLIRContext *context = b.getContext();
   auto initType = cast<RankedTensorType>(init.getType());
   int64_t m = initType.getDimSize(1);
+  int64_t group = blocksPerStep(m, terms.size());
+  int64_t groupCols = group * kMmaCols;
 
-  // One iteration per tile, one warp per iteration on the GPU.
+  // One iteration per (tile, column group), one warp per iteration on the
+  // GPU: tiles on the grid's x (unbounded), groups on its y (M / groupCols
+  // <= 65535). Splitting the columns is what spreads a decode step (one
+  // tile per activated expert) over the machine.
   ArrayAttr mapping = b.getArrayAttr(
-      {gpu::GPUWarpMappingAttr::get(context, gpu::MappingId::DimX)});
+      {gpu::GPUWarpMappingAttr::get(context, gpu::MappingId::DimX),
+       gpu::GPUWarpMappingAttr::get(context, gpu::MappingId::DimY)});
   auto forall = scf::ForallOp::create(
-      b, loc, ArrayRef<OpFoldResult>{schedule.numTiles}, ValueRange{init},
-      mapping, [&](OpBuilder &b, Location loc, ValueRange args) {
-        Value t = args[0], out = args[1];
-        Value row = arith::MulIOp::create(b, loc, t,
-                                          indexConstant(b, loc, kTileRows));
-        Value expert = tensor::ExtractOp::create(b, loc, schedule.tileExperts,
-                                                 t);
+      b, loc,
+      ArrayRef<OpFoldResult>{schedule.numTiles, b.getIndexAttr(m / groupCols)},
+      ValueRange{init}, mapping,
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        Value t = args[0], out = args[2];
+        Value row =
+            arith::MulIOp::create(b, loc, t, indexConstant(b, loc, kTileRows));
+        Value column = arith::MulIOp::create(b, loc, args[1],
+                                             indexConstant(b, loc, groupCols));
+        Value expert =
+            tensor::ExtractOp::create(b, loc, schedule.tileExperts, t);
         WarpTileRows rows = tileRows(b, loc, t, expert);
-        SmallVector<OpFoldResult> offsets{rows.first, b.getIndexAttr(0)};
+        SmallVector<OpFoldResult> offsets{rows.first, column};
         SmallVector<OpFoldResult> sizes{
             rows.count ? OpFoldResult(rows.count)
                        : OpFoldResult(b.getIndexAttr(kTileRows)),
-            b.getIndexAttr(m)};
+            b.getIndexAttr(groupCols)};
         SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
         auto tileType = RankedTensorType::get(
-            {rows.count ? ShapedType::kDynamic : kTileRows, m},
+            {rows.count ? ShapedType::kDynamic : kTileRows, groupCols},
             initType.getElementType());
         Value tile = tensor::ExtractSliceOp::create(b, loc, tileType, out,
                                                     offsets, sizes, strides);
         // Surplus tiles (beyond the last expert's) exit.
-        Value ffnTile = arith::CmpIOp::create(
-            b, loc, arith::CmpIPredicate::slt, expert,
-            i32Constant(b, loc, schedule.experts));
+        Value ffnTile =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, expert,
+                                  i32Constant(b, loc, schedule.experts));
         auto ifOp = scf::IfOp::create(
             b, loc, ffnTile,
             [&](OpBuilder &b, Location loc) {
-              Value e = arith::IndexCastOp::create(b, loc, b.getIndexType(),
-                                                   expert);
-              scf::YieldOp::create(
-                  b, loc,
-                  tileProduct(b, loc, padded, terms, e, row, tile, m,
-                              epilogue, operandType));
+              Value e =
+                  arith::IndexCastOp::create(b, loc, b.getIndexType(), expert);
+              scf::YieldOp::create(b, loc,
+                                   tileProduct(b, loc, padded, terms, e, row,
+                                               column, group, tile, epilogue,
+                                               operandType));
             },
             [&](OpBuilder &b, Location loc) {
               scf::YieldOp::create(b, loc,
@@ -230,10 +234,10 @@ Value mma::zeroTile(OpBuilder &b, Location loc, Value tile) {
       indexConstant(b, loc, kMmaCols), ValueRange{tile},
       [&](OpBuilder &b, Location loc, Value n, ValueRange args) {
         Value zero = arith::ConstantOp::create(
-            b, loc, DenseElementsAttr::get(
-                        blockType, b.getZeroAttr(type.getElementType())));
-        scf::YieldOp::create(b, loc,
-                             writeTileBlock(b, loc, zero, args[0], n));
+            b, loc,
+            DenseElementsAttr::get(blockType,
+                                   b.getZeroAttr(type.getElementType())));
+        scf::YieldOp::create(b, loc, writeTileBlock(b, loc, zero, args[0], n));
       });
   return loop.getResult(0);
 }
@@ -268,7 +272,8 @@ Value mma::warpGemm(OpBuilder &b, Location loc, const TileSchedule &schedule,
             arith::MulIOp::create(b, loc, t, indexConstant(b, loc, kTileRows)),
             Value()};
       },
-      [](OpBuilder &b, Location loc, Value, Value n, ValueRange accs,
-         Value tile) { return writeTileBlock(b, loc, accs[0], tile, n); },
+      [](OpBuilder &, Location, Value, Value, ValueRange accs) {
+        return accs[0];
+      },
       operandType);
 }

@@ -63,24 +63,25 @@ using WarpTileRowsFn =
 
 /// One output block's epilogue: `accs` are the terms' accumulators
 /// (vector<kTileRows x kMmaCols x f32>, in term order) for the output
-/// columns [n, n + kMmaCols) of a tile of expert `e` (index); it writes them
-/// into `tile` (the warp's destination slice, with writeTileBlock) and
-/// returns the new tile.
-using WarpEpilogue = function_ref<Value(OpBuilder &, Location, Value e,
-                                        Value n, ValueRange accs, Value tile)>;
+/// columns [n, n + kMmaCols) of a tile of expert `e` (index); it returns the
+/// block to store there (vector<kTileRows x kMmaCols> of the destination's
+/// element type).
+using WarpEpilogue = function_ref<Value(OpBuilder &, Location, Value e, Value n,
+                                        ValueRange accs)>;
 
 /// What a surplus tile writes into its destination slice `tile` (and
 /// returns); without one, surplus tiles write nothing.
 using WarpSurplusFn = function_ref<Value(OpBuilder &, Location, Value tile)>;
 
-/// The fused warp GEMM: an scf.forall over the schedule's tiles into `init`
-/// ([rows, M] of any element type) where each tile of an FFN expert, for
-/// every block of kMmaCols of the M output columns, runs the K loop of the
-/// terms' contracts over `padded` ([numTiles * kTileRows, K], operands of
-/// `operandType` in the storage type), then `epilogue` into the slice of
-/// `init` that `tileRows` gives; surplus tiles run `surplus` on theirs.
-/// Output blocks whose accumulators fit the registers together share the A
-/// fragment.
+/// The fused warp GEMM: an scf.forall over the schedule's tiles and the
+/// column groups of the M output columns into `init` ([rows, M] of any
+/// element type). A group is the output blocks of kMmaCols columns whose
+/// accumulators fit the registers together (they share the A fragment).
+/// Each (tile of an FFN expert, group) runs the K loop of the terms'
+/// contracts over `padded` ([numTiles * kTileRows, K], operands of
+/// `operandType` in the storage type), then stores each block's `epilogue`
+/// into the rows of `init` that `tileRows` gives; surplus tiles run
+/// `surplus` on their slice of those rows and the group's columns.
 Value fusedWarpGemm(OpBuilder &b, Location loc, const TileSchedule &schedule,
                     Value padded, ArrayRef<WarpGemmTerm> terms, Value init,
                     WarpTileRowsFn tileRows, WarpEpilogue epilogue,

@@ -31,11 +31,10 @@
 // CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
 // CHECK:         arith.truncf %{{.*}} : f32 to bf16
 // CHECK:         arith.bitcast %{{.*}} : bf16 to f16
-// CHECK:         scf.forall (%[[T:.*]]) in (%[[TILES]]) shared_outs({{.*}}) -> (tensor<?x16xf16>) {
+// CHECK:         scf.forall (%[[T:.*]], %{{.*}}) in (%[[TILES]], 1) shared_outs({{.*}}) -> (tensor<?x16xf16>) {
 // CHECK:           %[[EXPERT:.*]] = tensor.extract %{{.*}}[%[[T]]] : tensor<?xi32>
 // CHECK:           %[[FFN:.*]] = arith.cmpi slt, %[[EXPERT]]
 // CHECK:           scf.if %[[FFN]]
-// CHECK:             scf.for
 // CHECK:               scf.for {{.*}} iter_args({{.*}}) -> (vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>, vector<16x8xf32>) {
 // CHECK:                 vector.transfer_read {{.*}} : tensor<?x32xf16>, vector<16x16xf16>
 // CHECK:                 arith.bitcast {{.*}} : vector<16x16xf16> to vector<16x16xbf16>
@@ -54,9 +53,9 @@
 // CHECK-NEXT:          vector.transfer_write {{.*}} {in_bounds = [true, true]} : vector<16x8xf16>, tensor<16x16xf16>
 // CHECK:           scf.forall.in_parallel
 // CHECK:             tensor.parallel_insert_slice
-// CHECK:         } {mapping = [#gpu.warp<x>]}
+// CHECK:         } {mapping = [#gpu.warp<x>, #gpu.warp<y>]}
 // CHECK:         %[[ROWS:.*]]:2 = linalg.generic {{.*}} iterator_types = ["parallel"]} outs({{.*}} : tensor<?xi32>, tensor<?xi32>)
-// CHECK:         scf.forall (%[[T2:.*]]) in (%[[TILES]]) shared_outs({{.*}}) -> (tensor<?x32xf32>) {
+// CHECK:         scf.forall (%[[T2:.*]], %{{.*}}) in (%[[TILES]], 1) shared_outs({{.*}}) -> (tensor<?x32xf32>) {
 // CHECK:           tensor.extract %[[ROWS]]#0[%[[T2]]]
 // CHECK:           tensor.extract %[[ROWS]]#1[%[[T2]]]
 // CHECK:           tensor.extract_slice {{.*}} : tensor<?x32xf32> to tensor<?x32xf32>
@@ -68,7 +67,7 @@
 // CHECK:           } else {
 // CHECK:             scf.for
 // CHECK:               vector.transfer_write %[[ZERO]], {{.*}} {in_bounds = [false, true]} : vector<16x8xf32>, tensor<?x32xf32>
-// CHECK:         } {mapping = [#gpu.warp<x>]}
+// CHECK:         } {mapping = [#gpu.warp<x>, #gpu.warp<y>]}
 // CHECK-NOT:     linalg.generic
 // CHECK:         return
 // F16-LABEL: func.func @silu_fc3
@@ -139,7 +138,7 @@ func.func @f16_model(%rows: tensor<?x16xf16>, %off: tensor<3xi32>,
 // CHECK:                 vector.transfer_read %{{.*}}[%{{.*}}, %[[LIN]], %{{.*}}]
 // CHECK:               math.exp {{.*}} : vector<16x8xf32>
 // CHECK:               vector.transfer_write {{.*}} : vector<16x8xf16>, tensor<16x16xf16>
-// CHECK:         } {mapping = [#gpu.warp<x>]}
+// CHECK:         } {mapping = [#gpu.warp<x>, #gpu.warp<y>]}
 func.func @swiglu_interleaved(%rows: tensor<?x16xf32>, %off: tensor<3xi32>,
     %w1: tensor<2x32x16xf32>, %b1: tensor<2x32xf32>, %w2: tensor<2x16x16xf32>)
     -> tensor<?x16xf32> {

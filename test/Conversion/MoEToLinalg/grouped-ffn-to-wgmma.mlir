@@ -61,7 +61,7 @@ func.func @swiglu(%rows: tensor<?x64xf32>, %off: tensor<3xi32>,
 // FALLBACK-NOT:    moe.grouped_ffn
 // FALLBACK-NOT:    moe.wgmma_gemm
 // FALLBACK:        vector.contract
-// FALLBACK:        } {mapping = [#gpu.warp<x>]}
+// FALLBACK:        } {mapping = [#gpu.warp<x>, #gpu.warp<y>]}
 func.func @not_wgmma_shaped(%rows: tensor<?x32xf32>, %off: tensor<3xi32>,
     %w1: tensor<2x64x32xf32>, %w2: tensor<2x32x64xf32>) -> tensor<?x32xf32> {
   %y = moe.grouped_ffn %rows, %off fc1(%w1) fc2(%w2)
