@@ -12,9 +12,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "moe/Conversion/MoEToLinalg/RoutingToDevice.h"
 #include "moe/Conversion/KernelName.h"
 #include "moe/Conversion/MoEToLinalg/LoweringUtils.h"
-#include "moe/Conversion/MoEToLinalg/RoutingToDevice.h"
 #include "moe/Dialect/MoE/IR/MoE.h"
 
 using namespace mlir;
@@ -59,9 +59,7 @@ struct Token {
   /// Route step 1: the adjusted logit of expert `e`.
   Value logit(OpBuilder &b, Location loc, Value e) const {
     Value l = castFloat(
-        b, loc,
-        tensor::ExtractOp::create(b, loc, logits, {t, e}),
-        computeType);
+        b, loc, tensor::ExtractOp::create(b, loc, logits, {t, e}), computeType);
     if (offsets)
       l = arith::AddFOp::create(
           b, loc, l,
@@ -109,10 +107,11 @@ struct Token {
     Value bit = arith::AndIOp::create(
         b, loc, arith::ShRUIOp::create(b, loc, keptGroups, g),
         arith::ConstantIntOp::create(b, loc, i64, 1));
-    Value kept = arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::ne, bit,
-        arith::ConstantIntOp::create(b, loc, i64, 0));
-    return arith::SelectOp::create(b, loc, kept, s, negInfConstant(b, loc, s.getType()));
+    Value kept =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, bit,
+                              arith::ConstantIntOp::create(b, loc, i64, 0));
+    return arith::SelectOp::create(b, loc, kept, s,
+                                   negInfConstant(b, loc, s.getType()));
   }
 
   /// The max, or the sum of the two largest keys, of group `g`; NaN as -inf
@@ -150,42 +149,41 @@ struct Token {
     int64_t groups = routing.getNGroups();
     Type i64 = b.getI64Type();
     Value none = arith::ConstantIntOp::create(b, loc, i64, 0);
-    return loop(
-               b, loc, groups, none,
-               [&](OpBuilder &b, Location loc, Value g,
-                   ValueRange mask) -> SmallVector<Value> {
-                 Value mine = groupScore(b, loc, g);
-                 Value rank =
-                     loop(b, loc, groups, indexConstant(b, loc, 0),
-                          [&](OpBuilder &b, Location loc, Value h,
-                              ValueRange count) -> SmallVector<Value> {
-                            Value other = groupScore(b, loc, h);
-                            Value before = arith::OrIOp::create(
-                                b, loc,
-                                cmpf(b, loc, arith::CmpFPredicate::OGT, other,
-                                     mine),
-                                arith::AndIOp::create(
-                                    b, loc,
-                                    cmpf(b, loc, arith::CmpFPredicate::OEQ,
-                                         other, mine),
-                                    arith::CmpIOp::create(
-                                        b, loc, arith::CmpIPredicate::ult, h,
-                                        g)));
-                            Value step = arith::SelectOp::create(
-                                b, loc, before, indexConstant(b, loc, 1),
-                                indexConstant(b, loc, 0));
-                            return {arith::AddIOp::create(b, loc, count[0],
-                                                          step)};
-                          })
-                         .front();
-                 Value kept = arith::CmpIOp::create(
-                     b, loc, arith::CmpIPredicate::ult, rank,
-                     indexConstant(b, loc, routing.getTopGroups()));
-                 Value bit = arith::ShLIOp::create(
-                     b, loc, arith::ExtUIOp::create(b, loc, i64, kept),
-                     arith::IndexCastOp::create(b, loc, i64, g));
-                 return {arith::OrIOp::create(b, loc, mask[0], bit)};
-               })
+    return loop(b, loc, groups, none,
+                [&](OpBuilder &b, Location loc, Value g,
+                    ValueRange mask) -> SmallVector<Value> {
+                  Value mine = groupScore(b, loc, g);
+                  Value rank =
+                      loop(b, loc, groups, indexConstant(b, loc, 0),
+                           [&](OpBuilder &b, Location loc, Value h,
+                               ValueRange count) -> SmallVector<Value> {
+                             Value other = groupScore(b, loc, h);
+                             Value before = arith::OrIOp::create(
+                                 b, loc,
+                                 cmpf(b, loc, arith::CmpFPredicate::OGT, other,
+                                      mine),
+                                 arith::AndIOp::create(
+                                     b, loc,
+                                     cmpf(b, loc, arith::CmpFPredicate::OEQ,
+                                          other, mine),
+                                     arith::CmpIOp::create(
+                                         b, loc, arith::CmpIPredicate::ult, h,
+                                         g)));
+                             Value step = arith::SelectOp::create(
+                                 b, loc, before, indexConstant(b, loc, 1),
+                                 indexConstant(b, loc, 0));
+                             return {
+                                 arith::AddIOp::create(b, loc, count[0], step)};
+                           })
+                          .front();
+                  Value kept = arith::CmpIOp::create(
+                      b, loc, arith::CmpIPredicate::ult, rank,
+                      indexConstant(b, loc, routing.getTopGroups()));
+                  Value bit = arith::ShLIOp::create(
+                      b, loc, arith::ExtUIOp::create(b, loc, i64, kept),
+                      arith::IndexCastOp::create(b, loc, i64, g));
+                  return {arith::OrIOp::create(b, loc, mask[0], bit)};
+                })
         .front();
   }
 };
@@ -209,8 +207,8 @@ Value mapSlots(OpBuilder &b, Location loc, Value row, int64_t k,
               [&](OpBuilder &b, Location loc, Value j,
                   ValueRange acc) -> SmallVector<Value> {
                 Value x = tensor::ExtractOp::create(b, loc, acc[0], j);
-                return {tensor::InsertOp::create(b, loc, fn(b, loc, x), acc[0],
-                                                 j)};
+                return {
+                    tensor::InsertOp::create(b, loc, fn(b, loc, x), acc[0], j)};
               })
       .front();
 }
@@ -251,7 +249,8 @@ std::pair<Value, Value> routeToken(OpBuilder &b, Location loc, Token &token,
   Value trueValue = arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1);
   SmallVector<Value> picked = loop(
       b, loc, k,
-      {ids, scores, indexConstant(b, loc, 0), negInfConstant(b, loc, ct), trueValue},
+      {ids, scores, indexConstant(b, loc, 0), negInfConstant(b, loc, ct),
+       trueValue},
       [&](OpBuilder &b, Location loc, Value j,
           ValueRange state) -> SmallVector<Value> {
         Value prevIndex = state[2], prevKey = state[3], first = state[4];
@@ -281,8 +280,7 @@ std::pair<Value, Value> routeToken(OpBuilder &b, Location loc, Token &token,
                       arith::SelectOp::create(b, loc, better, x, acc[1]),
                       arith::OrIOp::create(b, loc, acc[2], better)};
             });
-        Value id =
-            arith::IndexCastOp::create(b, loc, b.getI32Type(), best[0]);
+        Value id = arith::IndexCastOp::create(b, loc, b.getI32Type(), best[0]);
         // The weights never see the bias: the score, or the logit to be
         // scored over the selected slots only (topk_then_score).
         Value value = token.scoreFirst() ? token.score(b, loc, best[0])
@@ -298,26 +296,25 @@ std::pair<Value, Value> routeToken(OpBuilder &b, Location loc, Token &token,
     if (routing.getScore() == ScoreFunction::sigmoid) {
       scores = mapSlots(b, loc, scores, k, logisticSigmoid);
     } else {
-      Value max = foldSlots(b, loc, scores, k, negInfConstant(b, loc, ct),
-                            [](OpBuilder &b, Location loc, Value acc, Value x) {
-                              return arith::MaximumFOp::create(b, loc, acc, x)
-                                  .getResult();
-                            });
+      Value max = foldSlots(
+          b, loc, scores, k, negInfConstant(b, loc, ct),
+          [](OpBuilder &b, Location loc, Value acc, Value x) {
+            return arith::MaximumFOp::create(b, loc, acc, x).getResult();
+          });
       auto expOf = [&](OpBuilder &b, Location loc, Value x) -> Value {
         return math::ExpOp::create(b, loc,
                                    arith::SubFOp::create(b, loc, x, max));
       };
-      Value sum = foldSlots(b, loc, scores, k, zero,
-                            [&](OpBuilder &b, Location loc, Value acc, Value x) {
-                              return arith::AddFOp::create(b, loc, acc,
-                                                           expOf(b, loc, x))
-                                  .getResult();
-                            });
-      scores = mapSlots(b, loc, scores, k,
-                        [&](OpBuilder &b, Location loc, Value x) -> Value {
-                          return arith::DivFOp::create(b, loc, expOf(b, loc, x),
-                                                       sum);
-                        });
+      Value sum = foldSlots(
+          b, loc, scores, k, zero,
+          [&](OpBuilder &b, Location loc, Value acc, Value x) {
+            return arith::AddFOp::create(b, loc, acc, expOf(b, loc, x))
+                .getResult();
+          });
+      scores = mapSlots(
+          b, loc, scores, k, [&](OpBuilder &b, Location loc, Value x) -> Value {
+            return arith::DivFOp::create(b, loc, expOf(b, loc, x), sum);
+          });
     }
   }
 
@@ -325,31 +322,32 @@ std::pair<Value, Value> routeToken(OpBuilder &b, Location loc, Token &token,
   // threshold; a dropped slot gets id -1 and weight 0.
   if (routing.isDynamicK()) {
     Value limit = floatConstant(b, loc, ct, routing.thresholdValue());
-    SmallVector<Value> pruned = loop(
-        b, loc, k, {ids, scores, zero, trueValue},
-        [&](OpBuilder &b, Location loc, Value j,
-            ValueRange acc) -> SmallVector<Value> {
-          Value keep = acc[3];
-          Value p = tensor::ExtractOp::create(b, loc, acc[1], j);
-          Value id = tensor::ExtractOp::create(b, loc, acc[0], j);
-          Value newId = arith::SelectOp::create(b, loc, keep, id,
-                                                i32Constant(b, loc, -1));
-          Value weight = arith::SelectOp::create(b, loc, keep, p, zero);
-          Value sum = arith::AddFOp::create(b, loc, acc[2], p);
-          Value below = cmpf(b, loc, arith::CmpFPredicate::OLT, sum, limit);
-          return {tensor::InsertOp::create(b, loc, newId, acc[0], j),
-                  tensor::InsertOp::create(b, loc, weight, acc[1], j), sum,
-                  arith::AndIOp::create(b, loc, keep, below)};
-        });
+    SmallVector<Value> pruned =
+        loop(b, loc, k, {ids, scores, zero, trueValue},
+             [&](OpBuilder &b, Location loc, Value j,
+                 ValueRange acc) -> SmallVector<Value> {
+               Value keep = acc[3];
+               Value p = tensor::ExtractOp::create(b, loc, acc[1], j);
+               Value id = tensor::ExtractOp::create(b, loc, acc[0], j);
+               Value newId = arith::SelectOp::create(b, loc, keep, id,
+                                                     i32Constant(b, loc, -1));
+               Value weight = arith::SelectOp::create(b, loc, keep, p, zero);
+               Value sum = arith::AddFOp::create(b, loc, acc[2], p);
+               Value below =
+                   cmpf(b, loc, arith::CmpFPredicate::OLT, sum, limit);
+               return {tensor::InsertOp::create(b, loc, newId, acc[0], j),
+                       tensor::InsertOp::create(b, loc, weight, acc[1], j), sum,
+                       arith::AndIOp::create(b, loc, keep, below)};
+             });
     ids = pruned[0];
     scores = pruned[1];
   }
   if (routing.getRenormalize()) {
-    Value sum = foldSlots(b, loc, scores, k, zero,
-                          [](OpBuilder &b, Location loc, Value acc, Value w) {
-                            return arith::AddFOp::create(b, loc, acc, w)
-                                .getResult();
-                          });
+    Value sum =
+        foldSlots(b, loc, scores, k, zero,
+                  [](OpBuilder &b, Location loc, Value acc, Value w) {
+                    return arith::AddFOp::create(b, loc, acc, w).getResult();
+                  });
     scores = mapSlots(b, loc, scores, k,
                       [&](OpBuilder &b, Location loc, Value w) -> Value {
                         return arith::DivFOp::create(b, loc, w, sum);
@@ -396,50 +394,41 @@ mlir::moe::lowerRouteToDevice(RewriterBase &rewriter, RouteOp op) {
   if (logitsType.isDynamicDim(0))
     dynamicTokens.push_back(tokens);
   auto perToken = [&](Type elem) {
-    return emptyLike(
-        rewriter, loc,
-        RankedTensorType::get({logitsType.getDimSize(0), k}, elem),
-        dynamicTokens);
+    return emptyLike(rewriter, loc,
+                     RankedTensorType::get({logitsType.getDimSize(0), k}, elem),
+                     dynamicTokens);
   };
-  // The scores need compute-type rows of their own when the weights are
-  // narrower.
+  // The scores are computed and stored in the compute type; narrower
+  // weights are converted by an element-wise kernel after the loop (a
+  // scratch result of the loop itself would be dropped by canonicalisation
+  // as unused, leaving a buffer allocated inside the kernel).
   SmallVector<Value> outs = {perToken(rewriter.getI32Type()),
-                             perToken(elemType)};
-  bool scratch = computeType != elemType;
-  if (scratch)
-    outs.push_back(perToken(computeType));
+                             perToken(computeType)};
 
-  auto forall = scf::ForallOp::create(
-      rewriter, loc, ArrayRef<OpFoldResult>{tokens}, outs,
-      /*mapping=*/std::nullopt);
+  auto forall =
+      scf::ForallOp::create(rewriter, loc, ArrayRef<OpFoldResult>{tokens}, outs,
+                            /*mapping=*/std::nullopt);
   {
     OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPointToStart(forall.getBody());
     Value t = forall.getInductionVars()[0];
     ValueRange shared = forall.getRegionIterArgs();
-    Token token{logits,      op.getCorrectionBias(),   op.getExpertMask(),
-                op.getLogitOffsets(), routing, t, computeType,
-                logitsType.getDimSize(1), {}, {}, {}};
+    Token token{logits,
+                op.getCorrectionBias(),
+                op.getExpertMask(),
+                op.getLogitOffsets(),
+                routing,
+                t,
+                computeType,
+                logitsType.getDimSize(1),
+                {},
+                {},
+                {}};
     Value ids = slotRow(rewriter, loc, shared[0], t, k);
-    Value scores = slotRow(rewriter, loc, shared[scratch ? 2 : 1], t, k);
+    Value scores = slotRow(rewriter, loc, shared[1], t, k);
     std::tie(ids, scores) = routeToken(rewriter, loc, token, ids, scores);
-    SmallVector<Value> rows = {ids};
-    if (scratch) {
-      // The weights row gets the compute-type scores, converted.
-      Value weights = loop(
-          rewriter, loc, k, slotRow(rewriter, loc, shared[1], t, k),
-          [&](OpBuilder &b, Location loc, Value j,
-              ValueRange acc) -> SmallVector<Value> {
-            Value w = castFloat(
-                b, loc, tensor::ExtractOp::create(b, loc, scores, j), elemType);
-            return {tensor::InsertOp::create(b, loc, w, acc[0], j)};
-          })[0];
-      rows.push_back(weights);
-      rows.push_back(scores);
-    } else {
-      rows.push_back(scores);
-    }
     rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
+    SmallVector<Value> rows = {ids, scores};
     for (auto [row, out] : llvm::zip(rows, shared))
       tensor::ParallelInsertSliceOp::create(
           rewriter, loc, row, out,
@@ -449,11 +438,18 @@ mlir::moe::lowerRouteToDevice(RewriterBase &rewriter, RouteOp op) {
           ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1),
                                  rewriter.getIndexAttr(1)});
   }
+  Value weights = forall.getResult(1);
+  if (computeType != elemType)
+    weights = mapElements(rewriter, kernelLoc(op.getLoc(), "moe_route_weights"),
+                          weights, elemType,
+                          [&](OpBuilder &b, Location loc, ValueRange args) {
+                            return castFloat(b, loc, args[0], elemType);
+                          });
   auto castTo = [&](Value value, Value result) -> Value {
     if (value.getType() == result.getType())
       return value;
     return tensor::CastOp::create(rewriter, loc, result.getType(), value);
   };
-  return SmallVector<Value>{castTo(forall.getResult(1), op.getWeights()),
+  return SmallVector<Value>{castTo(weights, op.getWeights()),
                             castTo(forall.getResult(0), op.getExpertIds())};
 }
