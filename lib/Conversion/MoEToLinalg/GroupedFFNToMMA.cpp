@@ -242,21 +242,8 @@ struct MMAGroupedFFN : OpRewritePattern<GroupedFFNOp> {
                               indexConstant(rewriter, loc, kTileRows));
 
     // The rows in the padded layout, as operands (zero padding).
-    Value sources = paddedSourceRows(rewriter, loc, schedule);
-    Value a = indexedTensor(
-        rewriter, kernelLoc(loc, "moe_mma_gather"), padded, hidden, storage,
-        [&](OpBuilder &b, Location loc, Value p, Value k) -> Value {
-          Value source = tensor::ExtractOp::create(b, loc, sources, p);
-          Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
-                                              source, i32Constant(b, loc, 0));
-          Value row = arith::IndexCastOp::create(
-              b, loc, b.getIndexType(),
-              arith::MaxSIOp::create(b, loc, source, i32Constant(b, loc, 0)));
-          Value x = arith::SelectOp::create(b, loc, valid,
-                                            f32At(b, loc, rows, row, k),
-                                            floatConstant(b, loc, f32, 0.0));
-          return toOperandStorage(b, loc, x, operandType);
-        });
+    Value a = gatherPaddedOperands(rewriter, kernelLoc(loc, "moe_mma_gather"),
+                                   schedule, rows, padded, hidden, operandType);
 
     auto operands = [&](Value w) {
       return weightOperands(rewriter, loc, w, operandType);

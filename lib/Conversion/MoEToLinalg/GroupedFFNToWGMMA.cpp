@@ -146,21 +146,8 @@ struct WGMMAGroupedFFN : OpRewritePattern<GroupedFFNOp> {
         arith::MulIOp::create(rewriter, loc, schedule.numTiles, tileRows);
 
     // The rows in the padded layout, as operands (zero padding).
-    Value sources = paddedSourceRows(rewriter, loc, schedule);
-    Value a = indexedTensor(
-        rewriter, kernelLoc(loc, "moe_wgmma_gather"), padded, hidden, storage,
-        [&](OpBuilder &b, Location loc, Value p, Value k) -> Value {
-          Value source = tensor::ExtractOp::create(b, loc, sources, p);
-          Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
-                                              source, i32Constant(b, loc, 0));
-          Value row = arith::IndexCastOp::create(
-              b, loc, b.getIndexType(),
-              arith::MaxSIOp::create(b, loc, source, i32Constant(b, loc, 0)));
-          Value x = arith::SelectOp::create(b, loc, valid,
-                                            f32At(b, loc, rows, row, k),
-                                            floatConstant(b, loc, f32, 0.0));
-          return toOperandStorage(b, loc, x, operandType);
-        });
+    Value a = gatherPaddedOperands(rewriter, kernelLoc(loc, "moe_wgmma_gather"),
+                                   schedule, rows, padded, hidden, operandType);
 
     auto gemm = [&](Value lhs, Value w, StringRef kernel) {
       return wgmmaGemm(rewriter, kernelLoc(loc, kernel), schedule, lhs,

@@ -105,3 +105,25 @@ Type mma::operandTypeOf(GroupedFFNOp op, StringRef precision) {
   Type weights = op.getFc1Weights().getType().getElementType();
   return weights.isBF16() || weights.isF16() ? weights : Type();
 }
+
+Value mma::gatherPaddedOperands(OpBuilder &b, Location loc,
+                                const TileSchedule &schedule, Value rows,
+                                Value padded, int64_t hidden,
+                                Type operandType) {
+  Type f32 = b.getF32Type();
+  Value sources = paddedSourceRows(b, loc, schedule);
+  return indexedTensor(
+      b, loc, padded, hidden, operandStorageType(b.getContext()),
+      [&](OpBuilder &b, Location loc, Value p, Value k) -> Value {
+        Value source = tensor::ExtractOp::create(b, loc, sources, p);
+        Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
+                                            source, i32Constant(b, loc, 0));
+        Value row = arith::IndexCastOp::create(
+            b, loc, b.getIndexType(),
+            arith::MaxSIOp::create(b, loc, source, i32Constant(b, loc, 0)));
+        Value x =
+            arith::SelectOp::create(b, loc, valid, f32At(b, loc, rows, row, k),
+                                    floatConstant(b, loc, f32, 0.0));
+        return toOperandStorage(b, loc, x, operandType);
+      });
+}

@@ -10,6 +10,8 @@
 #ifndef MOE_LIB_CONVERSION_MOETOLINALG_MMAOPERANDS_H
 #define MOE_LIB_CONVERSION_MOETOLINALG_MMAOPERANDS_H
 
+#include "MMATileSchedule.h"
+
 #include "moe/Dialect/MoE/IR/MoE.h"
 
 #include "mlir/IR/Builders.h"
@@ -36,6 +38,13 @@ Value weightOperands(OpBuilder &b, Location loc, Value w, Type operandType);
 /// The MMA operand type of `op`: the precision asked for, else the weights'
 /// own 16-bit type; null when the op stays f32.
 Type operandTypeOf(GroupedFFNOp op, StringRef precision);
+
+/// `rows` [N, `hidden`] gathered into the schedule's padded layout
+/// [padded, H] (padding rows zero) as MMA operands of `operandType` in the
+/// storage type: one element-wise kernel.
+Value gatherPaddedOperands(OpBuilder &b, Location loc,
+                           const TileSchedule &schedule, Value rows,
+                           Value padded, int64_t hidden, Type operandType);
 
 } // namespace mlir::moe::mma
 
